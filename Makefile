@@ -1,0 +1,137 @@
+# spamtrap - LMTP delivery agent with IMAP-visible quarantine folders.
+#
+#   make            build bin/spamtrap-lmtpd, bin/spamtrap-folderd, bin/spamtrap
+#   make run        build and run the LMTP server on the embedded default
+#   make check      build and run the test suite with prove
+#   make asan       the test suite under AddressSanitizer + UBSan
+#   make deps       install the Debian packages the build and tests need
+#   make install    install under $(DESTDIR)$(PREFIX)
+#
+# Every module directory holds its sources; main.c is a program's glue,
+# everything else goes into the module's library.  Unit tests are
+# t/unit/NNNN-name.c, built as build/t/NNNN-name.t and run by prove
+# together with the scripts t/NNNN-name.t.
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+SHAREDIR   ?= $(PREFIX)/share/spamtrap
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc/spamtrap
+DESTDIR    ?=
+
+CC       ?= cc
+BUILD    ?= build
+BIN      ?= bin
+OPTFLAGS ?= -O2 -g
+SANFLAGS ?=
+PKGS      = libetpan gmime-3.0 libpcre2-8
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# libetpan's .pc adds Debian's no-pie link specs; keep only -l/-L/-pthread
+PKG_LIBS   := $(filter -l% -L% -pthread,$(shell pkg-config --libs $(PKGS) 2>/dev/null))
+
+CFLAGS   += -std=c11 $(OPTFLAGS) $(SANFLAGS) -Wall -Wextra -Werror \
+	    -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
+	    -Wno-unused-parameter -fno-strict-aliasing
+CPPFLAGS += -D_GNU_SOURCE -Icore -Ilmtpd -Irules -Ifolders -Itools \
+	    $(PKG_CFLAGS) -MMD -MP
+LDLIBS   += $(PKG_LIBS) -ldb-5.3
+LDFLAGS  += $(SANFLAGS)
+
+MODULES  = core rules lmtpd folders tools
+lib_srcs = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+lib_objs = $(patsubst %.c,$(BUILD)/%.o,$(call lib_srcs,$(1)))
+LIBS     = $(foreach m,$(MODULES),$(if $(call lib_srcs,$(m)),$(BUILD)/lib$(m).a))
+PROGS    = $(BIN)/spamtrap-lmtpd $(BIN)/spamtrap-folderd $(BIN)/spamtrap
+UNIT_SRCS  = $(wildcard t/unit/*.c)
+UNIT_TESTS = $(patsubst t/unit/%.c,$(BUILD)/t/%.t,$(UNIT_SRCS))
+FUZZ_SRCS  = $(wildcard t/fuzz/*.c)
+
+all: deps-check $(PROGS) $(UNIT_TESTS)
+
+# Install missing Debian packages when a dependency is missing.
+deps-check:
+	@sh mk/deps.sh check build || sh mk/deps.sh install build
+
+deps:
+	sh mk/deps.sh install build test
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+define module_lib
+$(BUILD)/lib$(1).a: $(call lib_objs,$(1))
+	@rm -f $$@
+	$(AR) rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(if $(call lib_srcs,$(m)),$(eval $(call module_lib,$(m)))))
+
+LINK = $(CC) $(LDFLAGS) -o $@ $^ -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
+
+$(BIN)/spamtrap-lmtpd: $(BUILD)/lmtpd/main.o $(LIBS)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
+
+$(BIN)/spamtrap-folderd: $(BUILD)/folders/main.o $(LIBS)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
+
+$(BIN)/spamtrap: $(BUILD)/tools/main.o $(LIBS)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
+
+$(BUILD)/t/%.t: $(BUILD)/t/unit/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
+
+# ---- running
+
+run: all
+	@mkdir -p var
+	@echo "spamtrap-lmtpd: LMTP on 127.0.0.1:2424, Maildir under ./var/mail/<user>/"
+	@echo "Send it mail from another terminal, for example:"
+	@echo "  swaks --protocol LMTP --server 127.0.0.1:2424 --from you@example.org --to alice@example.org"
+	@echo "then look in ./var/mail/alice@example.org/new/.  Stop with Ctrl-C."
+	exec $(BIN)/spamtrap-lmtpd $(RUNFLAGS)
+
+# The tests find the programs through SPAMTRAP_BIN and the unit tests in $(BUILD)/t.
+TEST_LIST = $(shell ls t/*.t $(UNIT_TESTS) 2>/dev/null | awk -F/ '{print $$NF" "$$0}' | sort | cut -d' ' -f2)
+PROVE     ?= prove
+PROVEFLAGS ?= -j2
+
+check: test-deps all
+	@SPAMTRAP_BIN=$(abspath $(BIN)) SPAMTRAP_TOP=$(CURDIR) \
+	  $(PROVE) $(PROVEFLAGS) $(TEST_LIST)
+
+test-deps:
+	@sh mk/deps.sh check build test || sh mk/deps.sh install build test
+
+asan:
+	$(MAKE) BUILD=build/asan BIN=build/asan/bin OPTFLAGS="-O1 -g" \
+	  SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  check
+
+clean:
+	rm -rf $(BUILD) $(BIN)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(SHAREDIR)
+	install -m 0755 $(BIN)/spamtrap-lmtpd $(BIN)/spamtrap-folderd $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(BIN)/spamtrap $(DESTDIR)$(BINDIR)/
+	for f in man/*.[158]; do \
+	  s=$${f##*.}; install -m 0644 $$f $(DESTDIR)$(MANDIR)/man$$s/; done
+	install -m 0644 etc/spamtrap.conf $(DESTDIR)$(SHAREDIR)/spamtrap.conf.example
+	install -m 0644 etc/spamtrap-lmtpd.service etc/spamtrap-folderd.service \
+	  $(DESTDIR)$(SHAREDIR)/
+	if [ -d rules/shipped ]; then \
+	  install -d $(DESTDIR)$(SHAREDIR)/rules; \
+	  install -m 0644 rules/shipped/* $(DESTDIR)$(SHAREDIR)/rules/; fi
+
+.PHONY: all deps deps-check test-deps run check asan clean install
+.SECONDARY:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,114 @@
+/*
+ * params - the table of every setting: name, type, default, bounds.
+ *
+ * Defaults are the embedded configuration "make run" uses: Maildir under
+ * ./var, LMTP on 127.0.0.1:2424.  Relative paths are made absolute
+ * against the directory the program was started in.
+ */
+#include <limits.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "params.h"
+
+char *var_var_dir;
+char *var_db_dir;
+char *var_rules_dir;
+char *var_log;
+char *var_syslog_facility;
+char *var_user;
+char *var_myhostname;
+char *var_recipient_delimiter;
+char *var_passwd_file;
+char *var_pid_file;
+
+char *var_lmtp_listen;
+int var_lmtp_max_connections;
+int var_lmtp_line_limit;
+int var_lmtp_max_recipients;
+long long var_message_size_limit;
+int var_lmtp_command_timeout;
+int var_lmtp_data_timeout;
+int var_lmtp_max_errors;
+int var_drain_timeout;
+
+char *var_store;
+int var_mail_mode;
+int var_mail_dir_mode;
+char *var_mail_group;
+int var_maildir_fsync;
+int var_store_timeout;
+
+#define STR(name, def, var, help) \
+	{ name, CONFIG_STR, def, 0, 0, &var, help }
+#define PATH(name, def, var, help) \
+	{ name, CONFIG_PATH, def, 0, 0, &var, help }
+#define INT(name, def, min, max, var, help) \
+	{ name, CONFIG_INT, def, min, max, &var, help }
+#define BOOL(name, def, var, help) \
+	{ name, CONFIG_BOOL, def, 0, 1, &var, help }
+#define TIME(name, def, min, max, var, help) \
+	{ name, CONFIG_TIME, def, min, max, &var, help }
+#define SIZE(name, def, min, max, var, help) \
+	{ name, CONFIG_SIZE, def, min, max, &var, help }
+#define MODE(name, def, var, help) \
+	{ name, CONFIG_MODE, def, 0, 07777, &var, help }
+
+const struct config_param config_params[] = {
+	/* core */
+	PATH("var_dir", "var", var_var_dir,
+	     "base of the embedded default layout"),
+	PATH("db_dir", "$var_dir/db", var_db_dir,
+	     "Berkeley DB environment directory"),
+	STR("rules_dir", "", var_rules_dir,
+	    "rule directories, comma or space separated (empty: shipped rules)"),
+	STR("log", "stderr", var_log, "where logs go: stderr or syslog"),
+	STR("syslog_facility", "mail", var_syslog_facility,
+	    "syslog facility when log = syslog"),
+	STR("user", "", var_user,
+	    "run as this user after binding sockets (empty: as started)"),
+	STR("myhostname", "", var_myhostname,
+	    "host name in greetings and headers (empty: gethostname)"),
+	STR("recipient_delimiter", "+", var_recipient_delimiter,
+	    "characters that separate a local part from its detail"),
+	PATH("passwd_file", "", var_passwd_file,
+	     "optional user list (Dovecot passwd-file); unknown users get 550"),
+	PATH("pid_file", "", var_pid_file,
+	     "write the daemon's pid here (empty: none)"),
+
+	/* lmtpd */
+	STR("lmtp_listen", "127.0.0.1:2424", var_lmtp_listen,
+	    "listeners, comma separated: host:port, [v6]:port, unix:/path"),
+	INT("lmtp_max_connections", "100", 1, 100000,
+	    var_lmtp_max_connections, "concurrent LMTP sessions"),
+	INT("lmtp_line_limit", "4096", 512, 1048576, var_lmtp_line_limit,
+	    "longest command line accepted, in bytes"),
+	INT("lmtp_max_recipients", "1000", 1, 100000,
+	    var_lmtp_max_recipients, "recipients per transaction"),
+	SIZE("message_size_limit", "50M", 1024, 1LL << 40,
+	     var_message_size_limit, "largest message accepted, in bytes"),
+	TIME("lmtp_command_timeout", "5m", 1, 86400, var_lmtp_command_timeout,
+	     "idle time allowed between commands"),
+	TIME("lmtp_data_timeout", "10m", 1, 86400, var_lmtp_data_timeout,
+	     "idle time allowed while receiving message data"),
+	INT("lmtp_max_errors", "20", 1, 100000, var_lmtp_max_errors,
+	    "protocol errors before the connection is closed"),
+	TIME("drain_timeout", "2m", 1, 86400, var_drain_timeout,
+	     "how long SIGTERM waits for sessions to finish"),
+
+	/* store */
+	STR("store", "maildir:$var_dir/mail/%u", var_store,
+	    "delivery backend: maildir:/path/%d/%n or lmtp:host:port or lmtp:unix:/path"),
+	MODE("mail_mode", "0600", var_mail_mode,
+	     "mode of message files written to Maildir"),
+	MODE("mail_dir_mode", "0700", var_mail_dir_mode,
+	     "mode of Maildir directories created"),
+	STR("mail_group", "", var_mail_group,
+	    "group of Maildir files and directories (empty: the user's)"),
+	BOOL("maildir_fsync", "yes", var_maildir_fsync,
+	     "fsync each message and its directory before the reply"),
+	TIME("store_timeout", "2m", 1, 86400, var_store_timeout,
+	     "timeout for a downstream LMTP store"),
+
+	{ NULL, 0, NULL, 0, 0, NULL, NULL },
+};

@@ -1,0 +1,40 @@
+/*
+ * params - every configuration setting, as typed globals (var_*).
+ * The table that names, types and bounds them is in params.c.
+ * Later modules add their rows to params.c, grouped by module.
+ */
+#ifndef SPAMTRAP_PARAMS_H
+#define SPAMTRAP_PARAMS_H
+
+/* core */
+extern char *var_var_dir;
+extern char *var_db_dir;
+extern char *var_rules_dir;
+extern char *var_log;
+extern char *var_syslog_facility;
+extern char *var_user;
+extern char *var_myhostname;
+extern char *var_recipient_delimiter;
+extern char *var_passwd_file;
+extern char *var_pid_file;
+
+/* lmtpd */
+extern char *var_lmtp_listen;
+extern int var_lmtp_max_connections;
+extern int var_lmtp_line_limit;
+extern int var_lmtp_max_recipients;
+extern long long var_message_size_limit;
+extern int var_lmtp_command_timeout;
+extern int var_lmtp_data_timeout;
+extern int var_lmtp_max_errors;
+extern int var_drain_timeout;
+
+/* store */
+extern char *var_store;
+extern int var_mail_mode;
+extern int var_mail_dir_mode;
+extern char *var_mail_group;
+extern int var_maildir_fsync;
+extern int var_store_timeout;
+
+#endif

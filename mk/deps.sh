@@ -1,0 +1,39 @@
+#!/bin/sh
+# deps.sh check|install GROUP... - the Debian packages spamtrap needs.
+#   build: compile and link;  test: what make check runs against.
+# "check" exits 1 if any package of the groups is missing;
+# "install" installs the missing ones with apt-get (as root, or via sudo).
+set -u
+action=$1; shift
+build="gcc make pkg-config libetpan-dev libgmime-3.0-dev libpcre2-dev libdb5.3-dev"
+test="perl python3 db5.3-util dovecot-imapd dovecot-lmtpd swaks"
+want=""
+for g in "$@"; do
+	case $g in
+	build) want="$want $build" ;;
+	test) want="$want $test" ;;
+	*) echo "deps.sh: unknown group $g" >&2; exit 2 ;;
+	esac
+done
+missing=""
+for p in $want; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
+	case $st in *" installed") ;; *) missing="$missing $p" ;; esac
+done
+[ -z "$missing" ] && exit 0
+if [ "$action" = check ]; then
+	echo "missing Debian packages:$missing" >&2
+	exit 1
+fi
+echo "installing:$missing"
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null || {
+		echo "deps.sh: not root and no sudo; install as root:$missing" >&2
+		exit 1
+	}
+	sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q || exit 1
+$sudo apt-get install -y -q --no-install-recommends $missing || exit 1
