@@ -8,6 +8,7 @@
 #define SPAMTRAP_MYMALLOC_H
 
 #include <stddef.h>
+#include <stdlib.h>
 
 void *mymalloc(size_t size);
 void *mycalloc(size_t n, size_t size);
