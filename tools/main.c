@@ -1,1 +1,109 @@
-int main(void) { return 0; }
+/*
+ * spamtrap - the administrator's command.
+ *
+ *	spamtrap [-c FILE] [-o name=value]... COMMAND [ARGS]
+ *
+ * Global options, configuration, then one subcommand from the table.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "config.h"
+#include "msg.h"
+#include "mymalloc.h"
+
+const struct command commands[] = {
+	{ "config", cmd_config, "print the effective settings" },
+	{ NULL, NULL, NULL },
+};
+
+int command_wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void usage(FILE *fp)
+{
+	const struct command *cmd;
+
+	fputs("usage: spamtrap [-c FILE] [-o name=value]... COMMAND [ARGS]\n"
+	      "  -c FILE  configuration file (default: $SPAMTRAP_CONF, else built-in)\n"
+	      "  -o N=V   override a setting\n"
+	      "commands:\n", fp);
+	for (cmd = commands; cmd->name; cmd++)
+		fprintf(fp, "  %-10s %s\n", cmd->name, cmd->summary);
+	fputs("\"spamtrap COMMAND --help\" describes each one; see spamtrap(1).\n",
+	      fp);
+}
+
+int main(int argc, char **argv)
+{
+	const char *file = getenv("SPAMTRAP_CONF");
+	char **overrides = mycalloc((size_t)argc, sizeof(*overrides));
+	int n_overrides = 0, c, status;
+
+	const struct command *cmd;
+	char *error;
+
+	msg_init("spamtrap");
+	/* "+": stop at the first non-option, the command name */
+	while ((c = getopt(argc, argv, "+c:o:h")) != -1) {
+		switch (c) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'o':
+			overrides[n_overrides++] = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			free(overrides);
+			return 0;
+		default:
+			usage(stderr);
+			free(overrides);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		free(overrides);
+		return 2;
+	}
+	for (cmd = commands; cmd->name; cmd++)
+		if (strcmp(cmd->name, argv[optind]) == 0)
+			break;
+	if (cmd->name == NULL) {
+		fprintf(stderr, "spamtrap: unknown command \"%s\"\n",
+			argv[optind]);
+		usage(stderr);
+		free(overrides);
+		return 2;
+	}
+	if (file != NULL && file[0] == '\0')
+		file = NULL;
+	if (config_load(file, overrides, n_overrides, &error) < 0) {
+		fprintf(stderr, "spamtrap: %s\n", error);
+		free(error);
+		free(overrides);
+		return 1;
+	}
+	free(overrides);
+	argv += optind;
+	argc -= optind;
+	optind = 1;
+	status = cmd->run(argc, argv);
+	config_deinit();
+	return status;
+}

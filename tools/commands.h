@@ -1,0 +1,26 @@
+/*
+ * commands - the subcommands of bin/spamtrap.
+ *
+ * main.c parses the global options (-c FILE, -o name=value), loads the
+ * configuration, and calls the subcommand with argv[0] = its name.
+ * A subcommand returns the process exit status: 0 ok, 1 failure,
+ * 2 usage error.  Each one answers --help.
+ */
+#ifndef SPAMTRAP_COMMANDS_H
+#define SPAMTRAP_COMMANDS_H
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+/* the table, in main.c */
+extern const struct command commands[];
+
+int cmd_config(int argc, char **argv);
+
+/* 1 if argv has -h or --help (so each command can answer it first) */
+int command_wants_help(int argc, char **argv);
+
+#endif
