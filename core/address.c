@@ -16,6 +16,10 @@ const char *errkind_name(enum errkind kind)
 	case ERR_PERMANENT: return "permanent";
 	case ERR_INTERNAL: return "internal";
 	case ERR_NOSPACE: return "nospace";
+	case ERR_NOUSER: return "nouser";
+	case ERR_BADADDR: return "badaddr";
+	case ERR_REFUSED: return "refused";
+	case ERR_TOOBIG: return "toobig";
 	}
 	return "unknown";
 }

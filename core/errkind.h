@@ -14,6 +14,10 @@ enum errkind {
 	ERR_PERMANENT,		/* will never work: 550 5.x.x */
 	ERR_INTERNAL,		/* our own fault (bug, resource): 451 4.3.0 */
 	ERR_NOSPACE,		/* disk full or over quota: 452 4.2.2 */
+	ERR_NOUSER,		/* no such user: 550 5.1.1 */
+	ERR_BADADDR,		/* address not acceptable: 550 5.1.3 */
+	ERR_REFUSED,		/* refused by policy: 550 5.7.1 */
+	ERR_TOOBIG,		/* message too large: 552 5.3.4 */
 };
 
 const char *errkind_name(enum errkind kind);
