@@ -39,6 +39,8 @@ char *var_mail_group;
 int var_maildir_fsync;
 int var_store_timeout;
 
+int var_watch_interval;
+
 #define STR(name, def, var, help) \
 	{ name, CONFIG_STR, def, 0, 0, &var, help }
 #define PATH(name, def, var, help) \
@@ -109,6 +111,10 @@ const struct config_param config_params[] = {
 	     "fsync each message and its directory before the reply"),
 	TIME("store_timeout", "2m", 1, 86400, var_store_timeout,
 	     "timeout for a downstream LMTP store"),
+
+	/* folders */
+	TIME("watch_interval", "10s", 1, 86400, var_watch_interval,
+	     "how often spamtrap-folderd rescans the folders"),
 
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };

@@ -37,4 +37,7 @@ extern char *var_mail_group;
 extern int var_maildir_fsync;
 extern int var_store_timeout;
 
+/* folders */
+extern int var_watch_interval;
+
 #endif
