@@ -101,8 +101,8 @@ int main(int argc, char **argv)
 	if (config_load(conf, overrides, n_overrides, &error) < 0)
 		msg_fatal("%s", error);
 	if (maildir_template() == NULL)
-		msg_fatal("store = %s: spamtrap-folderd watches Maildir stores; "
-			  "IMAP stores are watched with watch = imap (see spamtrap-folderd(8))",
+		msg_fatal("store = %s: spamtrap-folderd watches Maildir stores only; "
+			  "watching folders over IMAP is not available yet",
 			  var_store);
 	if (once) {
 		if (folder_scan_run(maildir_template(), &now, &error) < 0)
