@@ -102,7 +102,7 @@ PROVE     ?= prove
 PROVEFLAGS ?= -j2
 
 check: test-deps all
-	@SPAMTRAP_BIN=$(abspath $(BIN)) SPAMTRAP_TOP=$(CURDIR) \
+	@SPAMTRAP_BIN=$(abspath $(BIN)) SPAMTRAP_BUILD=$(abspath $(BUILD)) SPAMTRAP_TOP=$(CURDIR) \
 	  $(PROVE) $(PROVEFLAGS) $(TEST_LIST)
 
 test-deps:
