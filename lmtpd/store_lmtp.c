@@ -316,6 +316,7 @@ static int lmtp_open(struct lmtp_conn *conn)
 		}
 		goto fail;
 	}
+	conn->smtp->response_code = 0;
 	r = mailesmtp_lhlo(conn->smtp, lmtp_hostname());
 	if (r != MAILSMTP_NO_ERROR) {
 		str_printf(&err, "LHLO: ");
@@ -445,14 +446,20 @@ static void lmtp_set_broken(struct lmtp_conn *conn, const char *stage)
 	conn->broken = str_steal(&e);
 }
 
-/* the reply to a command libetpan sent: code (0: none) and text */
-static int lmtp_libetpan_reply(struct lmtp_conn *conn, const char *stage,
-			       struct str *text)
+/*
+ * The reply to a command libetpan sent; R is what the libetpan call
+ * returned.  Its code (0: none, the connection is broken) and text.
+ * A stream error means no reply was read, whatever response_code still
+ * says from the command before.
+ */
+static int lmtp_libetpan_reply(struct lmtp_conn *conn, int r,
+			       const char *stage, struct str *text)
 {
 	int code = conn->smtp->response_code;
 
 	str_clear(text);
-	if (code < 100 || code > 599) {
+	conn->smtp->response_code = 0;
+	if (r == MAILSMTP_ERROR_STREAM || code < 100 || code > 599) {
 		lmtp_set_broken(conn, stage);
 		return 0;
 	}
@@ -567,19 +574,20 @@ fail:
 /* one transaction for the recipients GROUP[0..n-1] (same message) */
 static void lmtp_transaction(struct lmtp_conn *conn,
 			     const struct store_envelope *env,
-			     struct store_rcpt **group, size_t n)
+			     struct store_rcpt **group, char **paths, size_t n)
 {
 	struct store_rcpt **accepted = mycalloc(n, sizeof(*accepted));
 	const struct store_message *msg = group[0]->msg;
-	struct str text = STR_INIT, path = STR_INIT;
+	struct str text = STR_INIT;
 	size_t i, n_accepted = 0, len;
-	int code;
+	int code, r;
 
 	if (conn->broken != NULL)
 		goto no_reply_all;
 	if (conn->transactions++ > 0) {
-		mailsmtp_reset(conn->smtp);
-		code = lmtp_libetpan_reply(conn, "RSET", &text);
+		conn->smtp->response_code = 0;
+		r = mailsmtp_reset(conn->smtp);
+		code = lmtp_libetpan_reply(conn, r, "RSET", &text);
 		if (code == 0)
 			goto no_reply_all;
 		if (code / 100 != 2) {
@@ -596,8 +604,9 @@ static void lmtp_transaction(struct lmtp_conn *conn,
 					"acceptable for LMTP");
 		goto out;
 	}
-	mailsmtp_mail(conn->smtp, env->sender);
-	code = lmtp_libetpan_reply(conn, "MAIL FROM", &text);
+	conn->smtp->response_code = 0;
+	r = mailsmtp_mail(conn->smtp, env->sender);
+	code = lmtp_libetpan_reply(conn, r, "MAIL FROM", &text);
 	if (code == 0)
 		goto no_reply_all;
 	if (code / 100 != 2) {
@@ -607,20 +616,9 @@ static void lmtp_transaction(struct lmtp_conn *conn,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		enum errkind kind;
-		const char *error;
-
-		str_clear(&path);
-		if (lmtp_rcpt_path(group[i], &path, &kind, &error) < 0) {
-			store_rcpt_fail(group[i], kind, "recipient <%s>%s%s: %s",
-					group[i]->address,
-					group[i]->folder ? " folder " : "",
-					group[i]->folder ? group[i]->folder : "",
-					error);
-			continue;
-		}
-		mailsmtp_rcpt(conn->smtp, str_c(&path));
-		code = lmtp_libetpan_reply(conn, "RCPT TO", &text);
+		conn->smtp->response_code = 0;
+		r = mailsmtp_rcpt(conn->smtp, paths[i]);
+		code = lmtp_libetpan_reply(conn, r, "RCPT TO", &text);
 		if (code == 0) {
 			for (; i < n; i++)
 				lmtp_no_reply(conn, group[i]);
@@ -634,8 +632,9 @@ static void lmtp_transaction(struct lmtp_conn *conn,
 	}
 	if (n_accepted == 0)
 		goto out;
-	mailsmtp_data(conn->smtp);
-	code = lmtp_libetpan_reply(conn, "DATA", &text);
+	conn->smtp->response_code = 0;
+	r = mailsmtp_data(conn->smtp);
+	code = lmtp_libetpan_reply(conn, r, "DATA", &text);
 	if (code == 0)
 		goto no_reply_accepted;
 	if (code != 354) {
@@ -678,7 +677,6 @@ no_reply_all:
 out:
 	free(accepted);
 	str_deinit(&text);
-	str_deinit(&path);
 }
 
 static void lmtp_deliver(struct store *store, const struct store_envelope *env,
@@ -687,6 +685,7 @@ static void lmtp_deliver(struct store *store, const struct store_envelope *env,
 	struct lmtp_store *ls = (struct lmtp_store *)store;
 	struct lmtp_conn conn;
 	struct store_rcpt **group;
+	char **paths, **group_paths;
 	struct sigaction ign, old;
 	char *done;
 	size_t i, j, n_group;
@@ -702,22 +701,49 @@ static void lmtp_deliver(struct store *store, const struct store_envelope *env,
 	if (sigaction(SIGPIPE, &ign, &old) < 0)
 		msg_fatal_sys("sigaction SIGPIPE");
 
-	if (lmtp_open(&conn) < 0)
-		msg_warn("%s: %s", ls->spec, conn.broken);
 	group = mycalloc(n, sizeof(*group));
+	group_paths = mycalloc(n, sizeof(*group_paths));
+	paths = mycalloc(n, sizeof(*paths));
 	done = mycalloc(n, 1);
+	/* a recipient or folder that can never work fails before connecting */
+	for (i = 0; i < n; i++) {
+		struct str path = STR_INIT;
+		enum errkind kind;
+		const char *error;
+
+		if (lmtp_rcpt_path(&rcpts[i], &path, &kind, &error) < 0) {
+			store_rcpt_fail(&rcpts[i], kind, "recipient <%s>%s%s: %s",
+					rcpts[i].address,
+					rcpts[i].folder ? " folder " : "",
+					rcpts[i].folder ? rcpts[i].folder : "",
+					error);
+			str_deinit(&path);
+			done[i] = 1;
+			continue;
+		}
+		paths[i] = str_steal(&path);
+	}
+	for (i = 0; i < n && done[i]; i++)
+		;
+	if (i < n && lmtp_open(&conn) < 0)
+		msg_warn("%s: %s", ls->spec, conn.broken);
 	for (i = 0; i < n; i++) {
 		if (done[i])
 			continue;
 		n_group = 0;
 		for (j = i; j < n; j++) {
 			if (!done[j] && rcpts[j].msg == rcpts[i].msg) {
+				group_paths[n_group] = paths[j];
 				group[n_group++] = &rcpts[j];
 				done[j] = 1;
 			}
 		}
-		lmtp_transaction(&conn, env, group, n_group);
+		lmtp_transaction(&conn, env, group, group_paths, n_group);
 	}
+	for (i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	free(group_paths);
 	free(group);
 	free(done);
 	lmtp_close(&conn);
