@@ -8,6 +8,7 @@ several transactions on one connection, the unix socket, a server that
 never answers (store_timeout), and Dovecot stopped.
 """
 
+import imaplib
 import os
 import socket
 import subprocess
@@ -52,6 +53,8 @@ def deliver(spec, rcpts, *opts, timeout=60):
                          status=f[3], location=f[4], error=f[5]))
     if r.stderr:
         t.diag("store-deliver: " + r.stderr.decode("utf-8", "replace"))
+    if r.returncode not in (0, 1):      # a crash, a sanitizer report
+        t.ok(False, "store-deliver exit status %d" % r.returncode)
     return rows, r.returncode, time.monotonic() - start
 
 
@@ -163,6 +166,16 @@ try:
            "silent server: reason")
     t.ok(1.5 < secs < 15, "silent server: gave up after store_timeout "
          "(%.1f s)" % secs)
+
+    # what IMAP clients see (the harness's master user login)
+    imap = imaplib.IMAP4("127.0.0.1", dc.imap_port)
+    imap.login("alice*" + dc.master_user, dc.master_password)
+    typ, data = imap.select('"Spam/One-Shot"', readonly=True)
+    t.is_((typ, data), ("OK", [b"1"]),
+          "IMAP (master user as alice): Spam/One-Shot holds the message")
+    typ, data = imap.select("Spam", readonly=True)
+    t.is_((typ, data), ("OK", [b"1"]), "IMAP: Spam holds one message")
+    imap.logout()
 
     dc.stop()
     for spec, what in ((tcp, "TCP"), (unix, "unix socket")):

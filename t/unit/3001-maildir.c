@@ -197,6 +197,7 @@ static void test_inbox(struct store *store)
 	struct str w = STR_INIT;
 	size_t i;
 
+	memset(a, 0, sizeof(a));
 	rcpt_init(&r[0], "alice@example.org", &a[0], NULL, &msg);
 	rcpt_init(&r[1], "Bob+tag@Example.ORG", &a[1], "INBOX", &msg);
 	rcpt_init(&r[2], "alice@example.org", NULL, "", &msg);	/* parsed by store */
@@ -427,6 +428,7 @@ static void test_failures(void)
 	p = path_of("broken/%s/new", "gina");
 	fp = fopen(p, "w");
 	fclose(fp);
+	free(p);
 	deliver1(store, "gina@example.org", NULL, &r);
 	TEST_IS_INT(r.kind, ERR_TEMPORARY, "new/ is a file: temporary failure");
 	TEST_LIKE(r.error, "new", "new/ is a file: reason names new");
