@@ -1,0 +1,124 @@
+"""spamtrap test helpers (Python 3 stdlib only).
+
+Small pieces the integration tests share.  Each group of helpers sits
+under its own heading; add new groups (an LMTP client, a daemon runner)
+as further sections rather than changing these.
+
+    import spamtrap
+    port = spamtrap.free_port()
+    d = spamtrap.short_tempdir("st-x-")     # short path, o+x, for sockets
+    spamtrap.wait_for_port(port, timeout=10)
+    spamtrap.top(), spamtrap.bin_dir()      # SPAMTRAP_TOP, SPAMTRAP_BIN
+"""
+
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+
+# ---------------------------------------------------------------- TAP
+
+class Tap:
+    """A minimal TAP producer: ok(), is_(), like(), done()."""
+
+    def __init__(self):
+        self.count = 0
+        self.failed = 0
+
+    def ok(self, cond, name):
+        self.count += 1
+        print("%s %d - %s" % ("ok" if cond else "not ok", self.count, name))
+        if not cond:
+            self.failed += 1
+        sys.stdout.flush()
+        return bool(cond)
+
+    def is_(self, got, want, name):
+        if not self.ok(got == want, name):
+            self.diag("got: %r" % (got,))
+            self.diag("expected: %r" % (want,))
+
+    def like(self, got, part, name):
+        if not self.ok(got is not None and part in got, name):
+            self.diag("got: %r" % (got,))
+            self.diag("expected to contain: %r" % (part,))
+
+    def diag(self, text):
+        for line in str(text).splitlines():
+            print("#   " + line)
+        sys.stdout.flush()
+
+    def skip_all(self, reason):
+        print("1..0 # SKIP " + reason)
+        sys.exit(0)
+
+    def done(self):
+        print("1..%d" % self.count)
+        return 1 if self.failed else 0
+
+# ---------------------------------------------------------------- paths
+
+def top():
+    """The source tree: $SPAMTRAP_TOP, else two levels above this file."""
+    t = os.environ.get("SPAMTRAP_TOP")
+    if t:
+        return t
+    return os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+
+
+def bin_dir():
+    """Where the programs are: $SPAMTRAP_BIN, else TOP/bin."""
+    return os.environ.get("SPAMTRAP_BIN") or os.path.join(top(), "bin")
+
+
+def helper(name):
+    """A test helper program built from t/helpers/NAME.c."""
+    build = os.environ.get("SPAMTRAP_BUILD") or os.path.join(top(), "build")
+    return os.path.join(build, "t", "helpers", name)
+
+# ---------------------------------------------------------------- ports and dirs
+
+def free_port(host="127.0.0.1"):
+    """A TCP port that was free a moment ago on HOST."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, host="127.0.0.1", timeout=10.0):
+    """Wait until something accepts connections on HOST:PORT; True if so."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def wait_for_path(path, timeout=10.0):
+    """Wait until PATH exists; True if so."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def short_tempdir(prefix="st-"):
+    """A new directory under /tmp with a short path (unix sockets need
+    fewer than 108 bytes) and mode 0755, so that unprivileged server
+    processes (Dovecot's mail uid) can reach what is inside."""
+    d = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    os.chmod(d, 0o755)
+    return d
+
+
+def remove_tree(path):
+    """Remove PATH and everything under it, ignoring what is gone."""
+    shutil.rmtree(path, ignore_errors=True)
