@@ -16,9 +16,10 @@
  * A folder is addressed by recipient detail: folder "Spam" for
  * alice@example.org is RCPT TO:<alice+Spam@example.org> (the first
  * character of recipient_delimiter), as Dovecot's
- * lmtp_save_to_detail_mailbox and Cyrus's plus-addressing read it; the
- * inbox is <alice@example.org> (a detail the original address had is
- * not passed on: the folder argument decides).  No Return-Path or
+ * lmtp_save_to_detail_mailbox and Cyrus's plus-addressing read it.  For
+ * the inbox the recipient goes on with the detail it came with
+ * (alice+lists@example.org stays so), leaving its meaning to the
+ * downstream server, as a transparent hop should.  No Return-Path or
  * Delivered-To is added; the downstream server adds its own.
  *
  * Results: the downstream reply for a recipient becomes its result
@@ -552,6 +553,9 @@ static int lmtp_rcpt_path(const struct store_rcpt *rcpt, struct str *out,
 		}
 		str_appendc(&local, var_recipient_delimiter[0]);
 		str_appends(&local, rcpt->folder);
+	} else if (a->detail[0] != '\0' && var_recipient_delimiter[0] != '\0') {
+		str_appendc(&local, var_recipient_delimiter[0]);
+		str_appends(&local, a->detail);
 	}
 	lmtp_append_local(out, str_c(&local));
 	if (a->domain[0] != '\0')
