@@ -186,4 +186,5 @@ b.close()
 
 t.is_(d.stop(), 0, "SIGTERM: clean exit")
 t.ok(not os.path.exists(d.socket_path), "unix socket removed on exit")
+t.is_(d.sanitizer_report(), [], "no sanitizer reports in the daemon's log")
 sys.exit(t.done())

@@ -108,6 +108,12 @@ class Lmtpd:
         except OSError:
             return ""
 
+    def sanitizer_report(self):
+        """Lines of the log where ASan, UBSan or LSan spoke (make asan)."""
+        marks = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
+                 "UndefinedBehaviorSanitizer")
+        return [l for l in self.log().splitlines() if any(m in l for m in marks)]
+
     def wait_log(self, text, timeout=10):
         deadline = time.time() + timeout
         while time.time() < deadline:
