@@ -1,0 +1,70 @@
+#!/usr/bin/python3
+# spamtrap-folderd on a Maildir store: finds users' folders under the store
+# template, prints counts with -1, logs count changes while running,
+# reloads on SIGHUP, stops on SIGTERM, refuses a non-Maildir store.
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import spamtrap
+from lmtpd import Lmtpd, LmtpClient
+
+t = spamtrap.Tap()
+work = spamtrap.short_tempdir("st4002-")
+FOLDERD = os.path.join(spamtrap.bin_dir(), "spamtrap-folderd")
+store = "maildir:%s/mail/%%d/%%n" % work
+
+d = Lmtpd(os.path.join(work, "d"), {"store": store})
+d.start()
+c = LmtpClient(d.port)
+c.lhlo()
+for rcpt in ("alice@example.org", "bob@example.net"):
+    c.send_mail("s@example.net", [rcpt], b"Subject: x\r\n\r\nx\r\n")
+c.close()
+d.stop()
+alice = os.path.join(work, "mail", "example.org", "alice")
+for sub in ("cur", "new", "tmp"):
+    os.makedirs(os.path.join(alice, ".Spam", sub))
+
+p = subprocess.run([FOLDERD, "-1", "-o", "store=" + store], stdout=subprocess.PIPE,
+                   stderr=subprocess.PIPE, timeout=30)
+t.is_(p.returncode, 0, "-1 scan exits 0")
+lines = sorted(p.stdout.decode().splitlines())
+t.is_(lines, sorted(["%s\tINBOX\t1" % alice, "%s\tSpam\t0" % alice,
+                     "%s/mail/example.net/bob\tINBOX\t1" % work]),
+      "-1 lists every user's folders with counts")
+
+log = open(os.path.join(work, "folderd.log"), "wb")
+f = subprocess.Popen([FOLDERD, "-o", "store=" + store, "-o", "watch_interval=1s"],
+                     stdout=log, stderr=log)
+
+
+def wait_for(text, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if text in open(log.name, encoding="utf-8", errors="replace").read():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+t.ok(wait_for("3 folders found"), "folderd finds three folders")
+new = os.path.join(alice, "new")
+name = os.listdir(new)[0]
+os.rename(os.path.join(new, name), os.path.join(alice, ".Spam", "cur", name + ":2,S"))
+t.ok(wait_for("maildir=%s folder=Spam messages=1 was=0" % alice), "a move into Spam is seen")
+t.ok(wait_for("maildir=%s folder=INBOX messages=0 was=1" % alice), "and out of INBOX")
+f.send_signal(signal.SIGHUP)
+t.ok(wait_for("configuration reloaded"), "SIGHUP reloads")
+f.send_signal(signal.SIGTERM)
+t.is_(f.wait(10), 0, "SIGTERM stops it cleanly")
+log.close()
+
+p = subprocess.run([FOLDERD, "-1", "-o", "store=lmtp:127.0.0.1:24"], stderr=subprocess.PIPE,
+                   timeout=10)
+t.ok(p.returncode != 0 and b"Maildir stores only" in p.stderr, "a non-Maildir store is refused")
+sys.exit(t.done())
