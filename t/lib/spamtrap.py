@@ -11,6 +11,7 @@ as further sections rather than changing these.
     spamtrap.top(), spamtrap.bin_dir()      # SPAMTRAP_TOP, SPAMTRAP_BIN
 """
 
+import atexit
 import os
 import shutil
 import socket
@@ -116,6 +117,8 @@ def short_tempdir(prefix="st-"):
     processes (Dovecot's mail uid) can reach what is inside."""
     d = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
     os.chmod(d, 0o755)
+    if not os.environ.get("SPAMTRAP_KEEP_TMP"):
+        atexit.register(remove_tree, d)
     return d
 
 
