@@ -119,6 +119,24 @@ asan:
 	  SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  check
 
+# libFuzzer targets t/fuzz/fuzz-NAME.c, each run for FUZZTIME seconds
+# from t/fuzz/corpus/NAME with t/fuzz/NAME.dict; crashes land in build/fuzz.
+FUZZTIME ?= 60
+FUZZ_NAMES = $(patsubst t/fuzz/fuzz-%.c,%,$(FUZZ_SRCS))
+fuzz:
+	$(MAKE) CC=clang BUILD=build/fuzz BIN=build/fuzz/bin OPTFLAGS="-O1 -g" \
+	  SANFLAGS="-fsanitize=address,undefined,fuzzer-no-link" fuzz-build
+	@set -e; for n in $(FUZZ_NAMES); do \
+	  echo "fuzz: $$n for $(FUZZTIME)s"; mkdir -p build/fuzz/corpus-$$n; \
+	  build/fuzz/fuzz-$$n -max_total_time=$(FUZZTIME) -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=build/fuzz/$$n- -dict=t/fuzz/$$(echo $$n | sed 's/-.*//').dict \
+	    build/fuzz/corpus-$$n t/fuzz/corpus/$$n 2>&1 | tail -3; done
+
+fuzz-build: $(patsubst %,$(BUILD)/fuzz-%,$(FUZZ_NAMES))
+
+$(BUILD)/fuzz-%: $(BUILD)/t/fuzz/fuzz-%.o $(LIBS)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
+
 clean:
 	rm -rf $(BUILD) $(BIN)
 
@@ -137,7 +155,7 @@ install: all
 	  install -d $(DESTDIR)$(SHAREDIR)/rules; \
 	  install -m 0644 rules/shipped/* $(DESTDIR)$(SHAREDIR)/rules/; fi
 
-.PHONY: all deps deps-check test-deps run check asan clean install
+.PHONY: all deps deps-check test-deps run check asan fuzz fuzz-build clean install
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -418,8 +418,13 @@ static void cmd_xforward(struct lmtp_session *s, const struct lmtp_command *cmd)
 
 	/* reuse the parameter tokenizer: "MAIL FROM:<> " + attributes */
 	str_printf(&line, "MAIL FROM:<> %s", cmd->arg);
-	if (lmtp_token_parse(line.s, line.len, &pc, &err) != LMTP_TOKEN_OK ||
-	    pc.n_params == 0) {
+	if (lmtp_token_parse(line.s, line.len, &pc, &err) != LMTP_TOKEN_OK) {
+		str_deinit(&line);
+		reply_error(s, "501 5.5.4 Bad XFORWARD syntax");
+		return;
+	}
+	if (pc.n_params == 0) {
+		lmtp_token_clear(&pc);
 		str_deinit(&line);
 		reply_error(s, "501 5.5.4 Bad XFORWARD syntax");
 		return;

@@ -164,10 +164,11 @@ static const struct scase cases[] = {
 	  "250 2.0.0 <a@b> Delivered T.2\r\n", 1, "hi", 0, 0 },
 	{ "XFORWARD before MAIL, not after",
 	  "LHLO x\r\nXFORWARD ADDR=192.0.2.7 NAME=mx.example.net PROTO=ESMTP\r\n"
-	  "XFORWARD HELO=h+20x\r\nXFORWARD BOGUS=1\r\nMAIL FROM:<a@b>\r\n"
+	  "XFORWARD HELO=h+20x\r\nXFORWARD BOGUS=1\r\nXFORWARD\r\nMAIL FROM:<a@b>\r\n"
 	  "XFORWARD ADDR=1.1.1.1\r\nRCPT TO:<a@b>\r\nDATA\r\nx\r\n.\r\n", 0,
 	  GREET LHLO_OK "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n"
-	  "501 5.5.4 Bad XFORWARD attribute BOGUS\r\n250 2.1.0 Sender ok\r\n"
+	  "501 5.5.4 Bad XFORWARD attribute BOGUS\r\n"
+	  "501 5.5.4 Bad XFORWARD syntax\r\n250 2.1.0 Sender ok\r\n"
 	  "503 5.5.1 XFORWARD only before MAIL\r\n" RCPT_OK GO
 	  "250 2.0.0 <a@b> Delivered T.1\r\n", 1, "x\n", 0, 0 },
 	{ "VRFY and HELP",
