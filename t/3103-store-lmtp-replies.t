@@ -180,6 +180,15 @@ try:
     t.is_(summary(rows), [("permanent", 554, "5.6.0")] * 2,
           "DATA refused: permanent for all")
 
+    # a 250 to the DATA command itself is not a delivery
+    srv = FakeLMTP({"data": "250 2.0.0 whatever", "final": []})
+    rows = deliver(srv.port, ["a@example.org"])
+    srv.thread.join(10)
+    t.is_(summary(rows), [("temporary", 0, "-")],
+          "250 to DATA (no message sent): temporary, never stored")
+    t.like(rows[0]["error"] if rows else None, "unexpected reply to DATA",
+           "250 to DATA: reason")
+
     # MAIL FROM refused (temporary): every recipient
     srv = FakeLMTP({"mail": "451 4.3.0 busy", "final": []})
     rows = deliver(srv.port, ["a@example.org", "b@example.org"])
