@@ -41,7 +41,9 @@ WIRE = (b"Subject: wire\r\n"
 
 class FakeLMTP:
     """Serve one connection by SCRIPT: "mail", "data" (replies), "rcpt",
-    "final" (lists; None in "final" closes the connection there)."""
+    "final" (lists, used up in order; after DATA one "final" reply per
+    accepted recipient, None closes the connection there).  The message
+    bytes of each transaction go to .data (a list)."""
 
     def __init__(self, script):
         self.script = script
@@ -50,7 +52,7 @@ class FakeLMTP:
         self.sock.listen(1)
         self.port = self.sock.getsockname()[1]
         self.commands = []
-        self.data = b""
+        self.data = []
         self.thread = threading.Thread(target=self.serve, daemon=True)
         self.thread.start()
 
@@ -59,6 +61,8 @@ class FakeLMTP:
         conn.settimeout(10)
         f = conn.makefile("rb")
         rcpt = list(self.script.get("rcpt", []))
+        final = list(self.script.get("final", []))
+        accepted = 0
 
         def send(line):
             conn.sendall(line.encode() + b"\r\n")
@@ -75,20 +79,27 @@ class FakeLMTP:
                     conn.sendall(b"250-fake\r\n250-PIPELINING\r\n"
                                  b"250 ENHANCEDSTATUSCODES\r\n")
                 elif verb == "MAIL":
+                    accepted = 0
                     send(self.script.get("mail", "250 2.1.0 ok"))
                 elif verb == "RCPT":
-                    send(rcpt.pop(0) if rcpt else "250 2.1.5 ok")
+                    reply = rcpt.pop(0) if rcpt else "250 2.1.5 ok"
+                    if reply.startswith("2"):
+                        accepted += 1
+                    send(reply)
                 elif verb == "DATA":
                     reply = self.script.get("data", "354 go ahead")
                     send(reply)
                     if not reply.startswith("354"):
                         continue
-                    while not self.data.endswith(b"\r\n.\r\n"):
+                    data = b""
+                    while not data.endswith(b"\r\n.\r\n"):
                         chunk = f.readline()
                         if not chunk:
                             return
-                        self.data += chunk
-                    for reply in self.script["final"]:
+                        data += chunk
+                    self.data.append(data)
+                    for _ in range(accepted):
+                        reply = final.pop(0) if final else "250 2.0.0 ok"
                         if reply is None:
                             return
                         send(reply)
@@ -104,9 +115,10 @@ class FakeLMTP:
             self.sock.close()
 
 
-def deliver(port, rcpts):
+def deliver(port, rcpts, *opts):
     r = subprocess.run([HELPER, "-o", "store=lmtp:127.0.0.1:%d" % port,
-                        "-o", "store_timeout=5", MSGFILE] + rcpts,
+                        "-o", "store_timeout=5"] + list(opts) + [MSGFILE] +
+                       rcpts,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=60)
     if r.returncode not in (0, 1):
@@ -152,7 +164,7 @@ try:
                               "RCPT TO:<b+Spam@example.org>",
                               "RCPT TO:<c@example.org>"],
           "envelope as sent, folder as +detail")
-    t.is_(srv.data, WIRE, "DATA on the wire: CRLF, dot-stuffed, one final dot")
+    t.is_(srv.data, [WIRE], "DATA on the wire: CRLF, dot-stuffed, one final dot")
 
     # replies after DATA: 4xx stays 4xx; text without status; a dropped
     # connection before the last reply
@@ -168,7 +180,7 @@ try:
            "no reply: reason")
 
     # a multi-line final reply
-    srv = FakeLMTP({"final": ["250-2.0.0 first line", "250 2.0.0 second"]})
+    srv = FakeLMTP({"final": ["250-2.0.0 first line\r\n250 2.0.0 second"]})
     rows = deliver(srv.port, ["a@example.org"])
     srv.thread.join(10)
     t.is_(summary(rows), [("ok", 250, "2.0.0")], "multi-line reply")
@@ -205,6 +217,21 @@ try:
     t.is_(summary(rows), [("permanent", 550, "5.1.1")] * 2,
           "no recipient accepted: permanent")
     t.ok("DATA" not in srv.commands, "no recipient accepted: no DATA sent")
+
+    # one message per recipient: transactions on one connection (the
+    # server accepts only one)
+    srv = FakeLMTP({"final": ["250 2.0.0 one", "452 4.2.2 full",
+                              "250 2.0.0 three"]})
+    rows = deliver(srv.port, ["a@example.org", "b@example.org",
+                              "c@example.org=Spam"], "-s")
+    srv.thread.join(10)
+    t.is_(summary(rows), [("ok", 250, "2.0.0"), ("temporary", 452, "4.2.2"),
+                          ("ok", 250, "2.0.0")],
+          "three transactions on one connection")
+    t.is_([c.split(":")[0] for c in srv.commands if c[:4] in ("MAIL", "RSET")],
+          ["MAIL FROM", "RSET", "MAIL FROM", "RSET", "MAIL FROM"],
+          "RSET between the transactions")
+    t.is_(srv.data, [WIRE] * 3, "the message sent three times")
 
     # a quoted local part for a folder with a space
     srv = FakeLMTP({"final": ["250 2.0.0 saved"]})
