@@ -62,6 +62,9 @@ void store_deinit(struct store **store);
  * Deliver to N recipients.  Every rcpt gets kind/error (and maybe
  * remote_code/location) set.  Recipients may carry different messages
  * (a tagged subject for one of them); backends batch what they can.
+ * The outputs must be zero (or left from an earlier delivery): they are
+ * cleared first.  A folder name that folder_name_check() refuses
+ * (folders/folder_name.h) is ERR_PERMANENT and nothing is written.
  */
 void store_deliver(struct store *store, const struct store_envelope *env,
 		   struct store_rcpt *rcpts, size_t n);

@@ -641,11 +641,20 @@ static void lmtp_transaction(struct lmtp_conn *conn,
 	code = lmtp_libetpan_reply(conn, r, "DATA", &text);
 	if (code == 0)
 		goto no_reply_accepted;
-	if (code != 354) {
+	if (code / 100 == 4 || code / 100 == 5) {
 		for (i = 0; i < n_accepted; i++)
 			lmtp_result(conn, accepted[i], "DATA", code,
 				    str_c(&text));
 		goto out;
+	}
+	if (code != 354) {
+		/* a 2xx here is not a delivery: the message was never sent */
+		struct str e = STR_INIT;
+
+		str_printf(&e, "unexpected reply to DATA: %d %s", code,
+			   str_c(&text));
+		conn->broken = str_steal(&e);
+		goto no_reply_accepted;
 	}
 	/* libetpan adds "\r\n.\r\n": leave the last line end to it */
 	len = msg->len;
