@@ -37,4 +37,11 @@ extern char *var_mail_group;
 extern int var_maildir_fsync;
 extern int var_store_timeout;
 
+/* rules */
+extern int var_rules_time_budget_ms;
+extern int var_rules_match_limit;
+extern char *var_spam_score_header;
+extern char *var_spam_status_header;
+extern char *var_spam_report_header;
+
 #endif

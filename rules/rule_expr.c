@@ -371,7 +371,7 @@ double rule_expr_eval(const struct rule_expr *e, const double *values)
 		switch (in->op) {
 		case OP_MUL: a = a * b; break;
 		case OP_DIV: a = b != 0 ? a / b : 0; break;
-		case OP_MOD: a = b != 0 ? fmod(a, b) : 0; break;
+		case OP_MOD: a = (long long)b != 0 ? (double)((long long)a % (long long)b) : 0; break;
 		case OP_ADD: a = a + b; break;
 		case OP_SUB: a = a - b; break;
 		case OP_LT: a = a < b; break;

@@ -102,6 +102,7 @@ struct rule_set {
 	int *order;		/* enabled non-meta rules by type */
 	size_t n_order;
 	int *meta_order;	/* enabled metas, dependencies first */
+	int lto;		/* the "local_tests_only" slot, always 1 */
 	size_t n_meta;
 	double required;
 	struct rule_set_options opts;
@@ -427,7 +428,10 @@ static int def_header(struct loader *ld, struct rule *r, const char *v,
 		}
 		hname = mystrndup(p, (size_t)(e - p));
 		r->exists = 1;
-		r->hgroup = hgroup_get(ld->rs, HK_PLAIN, hname, 0, NULL);
+		r->hgroup = hgroup_get(ld->rs, strcasecmp(hname, "ToCc") == 0
+				       ? HK_TOCC
+				       : strcmp(hname, "MESSAGEID") == 0
+				       ? HK_MESSAGEID : HK_PLAIN, hname, 0, NULL);
 		free(hname);
 		return 0;
 	}
@@ -624,6 +628,7 @@ static void set_score(struct loader *ld, const char *v)
 	size_t n = strcspn(v, " \t");
 	double s;
 	struct rule *r;
+	int idx;
 
 	if (n == 0 || n >= sizeof(name)) {
 		lint_msg(ld->rs, &ld->w, 1, "score: missing rule name");
@@ -639,7 +644,8 @@ static void set_score(struct loader *ld, const char *v)
 			 name, v);
 		return;
 	}
-	r = &ld->rs->rules[rule_get(ld->rs, name)];
+	idx = rule_get(ld->rs, name);
+	r = &ld->rs->rules[idx];
 	r->score = s;
 	r->has_score = 1;
 }
@@ -649,6 +655,7 @@ static void set_named(struct loader *ld, const char *key, const char *v)
 	char name[256];
 	size_t n = strcspn(v, " \t");
 	struct rule *r;
+	int idx;
 
 	if (n == 0 || n >= sizeof(name)) {
 		lint_msg(ld->rs, &ld->w, 1, "%s: missing rule name", key);
@@ -659,7 +666,8 @@ static void set_named(struct loader *ld, const char *key, const char *v)
 	v += n;
 	while (isspace((unsigned char)*v))
 		v++;
-	r = &ld->rs->rules[rule_get(ld->rs, name)];
+	idx = rule_get(ld->rs, name);
+	r = &ld->rs->rules[idx];
 	if (strcmp(key, "describe") == 0) {
 		free(r->desc);
 		r->desc = mystrdup(v);
@@ -910,8 +918,11 @@ static void load_line(struct loader *ld, char *line)
 		char *copy = mystrdup(v), *tok, *save = NULL;
 
 		for (tok = strtok_r(copy, " \t", &save); tok;
-		     tok = strtok_r(NULL, " \t", &save))
-			rs->rules[rule_get(rs, tok)].replace = 1;
+		     tok = strtok_r(NULL, " \t", &save)) {
+			int idx = rule_get(rs, tok);
+
+			rs->rules[idx].replace = 1;
+		}
 		free(copy);
 	} else if (strcmp(key, "replace_start") == 0) {
 		free(rs->replace_start);
@@ -1189,8 +1200,9 @@ static int meta_resolve(void *vctx, const char *name, size_t len)
 	memcpy(buf, name, len);
 	buf[len] = '\0';
 	if (strcmp(buf, "local_tests_only") == 0)
-		return (int)c->rs->n_rules;	/* a slot that is always 1 */
-	return rule_find(c->rs, buf);
+		return c->rs->lto;
+	/* an unknown name is a placeholder: never hits, unsupported */
+	return rule_get(c->rs, buf);
 }
 
 static double effective_score(const struct rule *r)
@@ -1203,29 +1215,24 @@ static double effective_score(const struct rule *r)
 	return (r->tflags & TF_NICE) ? -s : s;
 }
 
-/* 0 unknown, 1 supported leaf somewhere, 2 only unsupported */
+/* bit 1: reaches a supported rule; bit 2: reaches an unsupported one */
 static int meta_support(struct rule_set *rs, int idx, int depth)
 {
 	struct rule *r = &rs->rules[idx];
 	const int *vars;
 	size_t n, i;
-	int any_ok = 0, any = 0;
+	int mask = 0;
 
+	if (idx == rs->lto)
+		return 1;
 	if (r->type != RULE_META)
 		return r->defined && r->status == ST_OK ? 1 : 2;
 	if (r->expr == NULL || depth > 50)
 		return 2;
 	vars = rule_expr_vars(r->expr, &n);
-	for (i = 0; i < n; i++) {
-		if (vars[i] >= (int)rs->n_rules) {
-			any_ok = 1;
-			continue;
-		}
-		any = 1;
-		if (meta_support(rs, vars[i], depth + 1) == 1)
-			any_ok = 1;
-	}
-	return any_ok || !any ? 1 : 2;
+	for (i = 0; i < n; i++)
+		mask |= meta_support(rs, vars[i], depth + 1);
+	return mask == 0 ? 1 : mask;
 }
 
 static void finish(struct rule_set *rs)
@@ -1243,9 +1250,13 @@ static void finish(struct rule_set *rs)
 			continue;
 		if (r->type == RULE_META) {
 			char *error = NULL;
+			struct rule_expr *e;
 
-			r->expr = rule_expr_compile(r->expr_text, meta_resolve,
-						    &mc, &error);
+			e = rule_expr_compile(r->expr_text, meta_resolve, &mc,
+					      &error);
+			/* placeholders may have moved the table */
+			r = &rs->rules[i];
+			r->expr = e;
 			if (r->expr == NULL) {
 				lint_msg(rs, NULL, 1, "%s: meta %s: %s; rule "
 					 "skipped", w.file, r->name, error);
@@ -1254,6 +1265,8 @@ static void finish(struct rule_set *rs)
 			}
 			continue;
 		}
+		if (r->type == RULE_HEADER && r->exists)
+			continue;
 		if (r->replace && rs->n_tags > 0) {
 			char *nre = replace_tags(rs, r->pattern);
 
@@ -1297,6 +1310,22 @@ static void finish(struct rule_set *rs)
 			rs->order[rs->n_order++] = (int)i;
 		}
 	}
+	for (i = 0; i < rs->n_rules; i++) {
+		struct rule *r = &rs->rules[i];
+
+		if (!r->enabled || r->type != RULE_META)
+			continue;
+		switch (meta_support(rs, (int)i, 0)) {
+		case 2:
+			r->meta_bad_deps = 2;
+			rs->lint->meta_unsupported++;
+			break;
+		case 3:
+			r->meta_bad_deps = 1;
+			rs->lint->meta_partial++;
+			break;
+		}
+	}
 	/* metas, dependencies first; loops are reported and skipped */
 	state = mycalloc(rs->n_rules + 1, sizeof(int));
 	for (i = 0; i < rs->n_rules; i++) {
@@ -1305,10 +1334,6 @@ static void finish(struct rule_set *rs)
 
 		if (!r->enabled || r->type != RULE_META || state[i] != 0)
 			continue;
-		if (meta_support(rs, (int)i, 0) == 2) {
-			r->meta_bad_deps = 1;
-			rs->lint->meta_unsupported++;
-		}
 		stack_idx[0] = (int)i;
 		stack_pos[0] = 0;
 		state[i] = 1;
@@ -1323,8 +1348,6 @@ static void finish(struct rule_set *rs)
 				int dep = vars[stack_pos[sp - 1]++];
 				struct rule *d;
 
-				if (dep >= (int)rs->n_rules)
-					continue;
 				d = &rs->rules[dep];
 				if (!d->enabled || d->type != RULE_META)
 					continue;
@@ -1389,6 +1412,7 @@ struct rule_set *rule_set_load(const char *const *dirs, size_t n_dirs,
 		rule_set_deinit(&rs);
 		return NULL;
 	}
+	rs->lto = rule_get(rs, "local_tests_only");
 	finish(rs);
 	rs->mctx = pcre2_match_context_create(NULL);
 	if (rs->opts.match_limit > 0) {
@@ -1470,7 +1494,7 @@ void rule_set_list(const struct rule_set *rs, FILE *fp)
 		const struct rule *r = &rs->rules[i];
 		const char *st;
 
-		if (!r->defined && r->status != ST_BAD)
+		if ((!r->defined && r->status != ST_BAD) || (int)i == rs->lto)
 			continue;
 		if (r->status == ST_BAD)
 			st = "bad";
@@ -1480,8 +1504,10 @@ void rule_set_list(const struct rule_set *rs, FILE *fp)
 			st = "unsupported";
 		else if (!r->enabled)
 			st = "disabled";
-		else if (r->meta_bad_deps)
+		else if (r->meta_bad_deps == 2)
 			st = "meta-unsupported";
+		else if (r->meta_bad_deps == 1)
+			st = "meta-partial";
 		else
 			st = "ok";
 		fprintf(fp, "%s %s %s\n", r->name, rule_type_name(r->type), st);
@@ -1847,7 +1873,7 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 
 	memset(res, 0, sizeof(*res));
 	res->required = rs->required;
-	val[rs->n_rules] = 1;	/* local_tests_only */
+	val[rs->lto] = 1;	/* local_tests_only */
 	for (i = 0; i < rs->n_order; i++) {
 		const struct rule *r = &rs->rules[rs->order[i]];
 		int hits = 0, err = 0, max = r->maxhits;

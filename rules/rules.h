@@ -87,6 +87,7 @@ struct rule_lint {
 	int unsupported[RULE_TYPE_COUNT];	/* other unsupported rules */
 	int disabled;		/* score 0 or tflags net */
 	int meta_unsupported;	/* metas that depend only on unsupported */
+	int meta_partial;	/* metas that depend on some unsupported */
 	int ignored_settings;	/* directives we do not implement */
 	int lang_lines;		/* lang xx ... lines skipped */
 	int plugins;		/* loadplugin lines */
@@ -114,7 +115,9 @@ double rule_set_required(const struct rule_set *rs);
 size_t rule_set_count(const struct rule_set *rs);
 
 /* list every rule: "NAME TYPE STATUS" where STATUS is "ok", "eval",
-   "unsupported:why", "disabled" or "meta-unsupported" */
+   "unsupported", "bad", "disabled" (score 0, network test),
+   "meta-unsupported" (all its dependencies are unsupported: never hits)
+   or "meta-partial" (some are: they count as not hit) */
 void rule_set_list(const struct rule_set *rs, FILE *fp);
 
 struct rule_hit {
