@@ -22,7 +22,7 @@
 # both ways for header, uri, rawbody, full and meta rules, 95% for body.
 #
 # Environment: SPAMTRAP_BIN, SPAMTRAP_TOP (set by make check);
-# CONFORMANCE_SAMPLE=N changes the sample size (default 240).
+# CONFORMANCE_SAMPLE=N changes the sample size (default 600).
 import collections
 import concurrent.futures
 import hashlib
@@ -39,7 +39,7 @@ CORPUS_PREFIX = os.path.join(TOP, "build", "corpus")
 CORPUS = os.path.join(CORPUS_PREFIX, "node_modules", "@stdlib",
                       "datasets-spam-assassin", "data")
 RULE_DIRS = ["/usr/share/spamassassin", "/etc/spamassassin"]
-SAMPLE = int(os.environ.get("CONFORMANCE_SAMPLE", "240"))
+SAMPLE = int(os.environ.get("CONFORMANCE_SAMPLE", "600"))
 TARGETS = {"header": 0.98, "uri": 0.98, "rawbody": 0.98, "full": 0.98,
            "meta": 0.98, "body": 0.95}
 CLI_CHECK = 3   # messages also run through the spamassassin command
