@@ -272,7 +272,7 @@ int cmd_score(int argc, char **argv)
 			for (i = 0; i < res.n_hits; i++) {
 				const struct rule_hit *h = &res.hits[i];
 
-				printf("  %6.2f %-28s %s", h->score, h->rule,
+				printf("  %7.3f %-28s %s", h->score, h->rule,
 				       h->description);
 				if (h->count > 1)
 					printf(" (x%d)", h->count);
