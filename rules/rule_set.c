@@ -78,6 +78,7 @@ struct rule {
 	int tflags, maxhits;
 	int replace;		/* listed in replace_rules */
 	int enabled;		/* runs */
+	double spent;		/* seconds, when profiling */
 };
 
 /* a distinct header request: the string is computed once per message */
@@ -1878,6 +1879,8 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 		const struct rule *r = &rs->rules[rs->order[i]];
 		int hits = 0, err = 0, max = r->maxhits;
 
+		double rt0 = rs->opts.profile ? now() : 0;
+
 		if (budget > 0 && (i & 15) == 0 && now() - t0 > budget) {
 			res->timed_out = 1;
 			break;
@@ -1951,6 +1954,8 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 			msg_warn("rule %s: regex match failed (%d); counted as "
 				 "not hit", r->name, err);
 		val[rs->order[i]] = hits;
+		if (rs->opts.profile)
+			((struct rule *)r)->spent += now() - rt0;
 	}
 	if (!res->timed_out) {
 		for (i = 0; i < rs->n_meta; i++) {
@@ -2004,6 +2009,38 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 	free(hit_idx);
 	free(val);
 	str_deinit(&hs);
+}
+
+static int spent_cmp(const void *a, const void *b)
+{
+	double x = qsort_rs->rules[*(const int *)a].spent;
+	double y = qsort_rs->rules[*(const int *)b].spent;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+void rule_set_profile(const struct rule_set *rs, FILE *fp, size_t n)
+{
+	int *idx = mymalloc((rs->n_order + 1) * sizeof(int));
+	double total = 0;
+	size_t i;
+
+	for (i = 0; i < rs->n_order; i++) {
+		idx[i] = rs->order[i];
+		total += rs->rules[idx[i]].spent;
+	}
+	qsort_rs = rs;
+	qsort(idx, rs->n_order, sizeof(int), spent_cmp);
+	fprintf(fp, "regex time %.3f s in %zu rules; slowest:\n", total,
+		rs->n_order);
+	for (i = 0; i < n && i < rs->n_order; i++) {
+		const struct rule *r = &rs->rules[idx[i]];
+
+		fprintf(fp, "%9.4f s %5.1f%% %-8s %s\n", r->spent,
+			total > 0 ? 100 * r->spent / total : 0,
+			rule_type_name(r->type), r->name);
+	}
+	free(idx);
 }
 
 void rule_result_deinit(struct rule_result *res)

@@ -75,9 +75,10 @@ struct rule_set_options {
 	double time_budget;	/* seconds per message; 0: no limit */
 	unsigned long match_limit;	/* PCRE2 match limit; 0: default */
 	int quiet;		/* do not log warnings (lint collects them) */
+	int profile;		/* measure the time each rule takes */
 };
 /* defaults: 5 s, 1000000 */
-#define RULE_SET_OPTIONS_INIT { 5.0, 1000000UL, 0 }
+#define RULE_SET_OPTIONS_INIT { 5.0, 1000000UL, 0, 0 }
 
 /* what loading found, for "spamtrap rules lint" */
 struct rule_lint {
@@ -146,6 +147,9 @@ struct rule_result {
 void rule_set_score(const struct rule_set *rs, const struct message *msg,
 		    struct rule_result *res);
 void rule_result_deinit(struct rule_result *res);
+
+/* with opts.profile: the N rules that took the most time so far */
+void rule_set_profile(const struct rule_set *rs, FILE *fp, size_t n);
 
 /*
  * Header values (without the field name, unfolded):

@@ -42,8 +42,11 @@ static void score_usage(FILE *fp)
 	      "  --rules DIR read these rule directories (repeatable) instead\n"
 	      "              of the configured ones\n"
 	      "  --hits      print every rule hit, \"__\" sub-rules included\n"
-	      "              (one line per message: FILE: RULE...)\n", fp);
+	      "              (one line per message: FILE: RULE...)\n"
+	      "  --profile   print the slowest rules on stderr at the end\n", fp);
 }
+
+static int profile;
 
 static struct rule_set *load(char **dirs, size_t n, struct rule_lint *lint,
 			     int quiet)
@@ -55,6 +58,7 @@ static struct rule_set *load(char **dirs, size_t n, struct rule_lint *lint,
 	opts.time_budget = var_rules_time_budget_ms / 1000.0;
 	opts.match_limit = (unsigned long)var_rules_match_limit;
 	opts.quiet = quiet;
+	opts.profile = profile;
 	rs = rule_set_load((const char *const *)dirs, n, &opts, lint, &error);
 	if (rs == NULL) {
 		fprintf(stderr, "spamtrap: %s\n", error);
@@ -198,13 +202,17 @@ int cmd_score(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "rules", required_argument, NULL, 'r' },
 		{ "hits", no_argument, NULL, 'H' },
+		{ "profile", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "jr:Hh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jr:Hph", opts, NULL)) != -1) {
 		switch (c) {
+		case 'p':
+			profile = 1;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -285,6 +293,8 @@ int cmd_score(int argc, char **argv)
 		str_deinit(&data);
 		str_deinit(&out);
 	}
+	if (profile)
+		rule_set_profile(rs, stderr, 25);
 	rule_set_deinit(&rs);
 	return status;
 }
