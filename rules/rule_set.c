@@ -24,6 +24,7 @@
 #include "msg.h"
 #include "mymalloc.h"
 #include "rule_expr.h"
+#include "rule_prefilter.h"
 #include "rules.h"
 #include "str.h"
 
@@ -79,6 +80,8 @@ struct rule {
 	int replace;		/* listed in replace_rules */
 	int enabled;		/* runs */
 	double spent;		/* seconds, when profiling */
+	int *lits;		/* prefilter literal ids (body, rawbody) */
+	size_t n_lits;		/* 0: always run */
 };
 
 /* a distinct header request: the string is computed once per message */
@@ -104,6 +107,9 @@ struct rule_set {
 	size_t n_order;
 	int *meta_order;	/* enabled metas, dependencies first */
 	int lto;		/* the "local_tests_only" slot, always 1 */
+	struct rule_ac *ac[RULE_TYPE_COUNT];	/* prefilters */
+	char **lit_text[RULE_TYPE_COUNT];
+	size_t n_lit[RULE_TYPE_COUNT];
 	size_t n_meta;
 	double required;
 	struct rule_set_options opts;
@@ -245,6 +251,8 @@ static void rule_clear_def(struct rule *r)
 	MYFREE(&r->where);
 	MYFREE(&r->expr_text);
 	rule_expr_deinit(&r->expr);
+	MYFREE(&r->lits);
+	r->n_lits = 0;
 	r->negate = r->exists = 0;
 	r->hgroup = -1;
 	r->status = ST_OK;
@@ -1236,6 +1244,48 @@ static int meta_support(struct rule_set *rs, int idx, int depth)
 	return mask == 0 ? 1 : mask;
 }
 
+/* literals for the body and rawbody rules, one automaton per type */
+static void build_prefilters(struct rule_set *rs)
+{
+	size_t i, k;
+
+	for (i = 0; i < rs->n_rules; i++) {
+		struct rule *r = &rs->rules[i];
+		char **lits;
+		size_t n;
+		int t = r->type;
+
+		if (!r->enabled || (t != RULE_BODY && t != RULE_RAWBODY))
+			continue;
+		if (!rule_prefilter_literals(r->pattern, r->re_opts, &lits, &n))
+			continue;
+		r->lits = mymalloc(n * sizeof(int));
+		r->n_lits = n;
+		rs->lint->prefiltered++;
+		for (k = 0; k < n; k++) {
+			size_t j;
+
+			for (j = 0; j < rs->n_lit[t]; j++)
+				if (strcmp(rs->lit_text[t][j], lits[k]) == 0)
+					break;
+			if (j == rs->n_lit[t]) {
+				rs->lit_text[t] = myrealloc(rs->lit_text[t],
+							    (j + 1) *
+							    sizeof(char *));
+				rs->lit_text[t][j] = lits[k];
+				rs->n_lit[t]++;
+			} else {
+				free(lits[k]);
+			}
+			r->lits[k] = (int)j;
+		}
+		free(lits);
+	}
+	for (k = 0; k < RULE_TYPE_COUNT; k++)
+		if (rs->n_lit[k] > 0)
+			rs->ac[k] = rule_ac_build(rs->lit_text[k], rs->n_lit[k]);
+}
+
 static void finish(struct rule_set *rs)
 {
 	size_t i;
@@ -1311,6 +1361,7 @@ static void finish(struct rule_set *rs)
 			rs->order[rs->n_order++] = (int)i;
 		}
 	}
+	build_prefilters(rs);
 	for (i = 0; i < rs->n_rules; i++) {
 		struct rule *r = &rs->rules[i];
 
@@ -1451,6 +1502,14 @@ void rule_set_deinit(struct rule_set **rsp)
 	free(rs->hgroups);
 	free(rs->order);
 	free(rs->meta_order);
+	for (i = 0; i < RULE_TYPE_COUNT; i++) {
+		size_t j;
+
+		rule_ac_deinit(&rs->ac[i]);
+		for (j = 0; j < rs->n_lit[i]; j++)
+			free(rs->lit_text[i][j]);
+		free(rs->lit_text[i]);
+	}
 	for (i = 0; i < rs->n_plugins; i++)
 		free(rs->plugins[i]);
 	free(rs->plugins);
@@ -1872,9 +1931,24 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 	int *hit_idx;
 	struct str all = STR_INIT;
 
+	unsigned char *seen[RULE_TYPE_COUNT] = { NULL };
+
 	memset(res, 0, sizeof(*res));
 	res->required = rs->required;
 	val[rs->lto] = 1;	/* local_tests_only */
+	/* which prefilter literals occur in the body and the rawbody */
+	if (rs->ac[RULE_BODY] != NULL) {
+		seen[RULE_BODY] = mycalloc(rs->n_lit[RULE_BODY], 1);
+		for (j = 0; j < msg->n_body; j++)
+			rule_ac_scan(rs->ac[RULE_BODY], msg->body[j].s,
+				     msg->body[j].len, seen[RULE_BODY]);
+	}
+	if (rs->ac[RULE_RAWBODY] != NULL) {
+		seen[RULE_RAWBODY] = mycalloc(rs->n_lit[RULE_RAWBODY], 1);
+		for (j = 0; j < msg->n_rawbody; j++)
+			rule_ac_scan(rs->ac[RULE_RAWBODY], msg->rawbody[j].s,
+				     msg->rawbody[j].len, seen[RULE_RAWBODY]);
+	}
 	for (i = 0; i < rs->n_order; i++) {
 		const struct rule *r = &rs->rules[rs->order[i]];
 		int hits = 0, err = 0, max = r->maxhits;
@@ -1921,6 +1995,16 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 						      ? msg->body : msg->rawbody;
 			size_t n = r->type == RULE_BODY ? msg->n_body
 							: msg->n_rawbody;
+
+			if (r->n_lits > 0) {
+				size_t k;
+
+				for (k = 0; k < r->n_lits; k++)
+					if (seen[r->type][r->lits[k]])
+						break;
+				if (k == r->n_lits)
+					break;	/* cannot match */
+			}
 
 			for (j = (r->type == RULE_BODY &&
 				  (r->tflags & TF_NOSUBJECT)) ? 1 : 0;
@@ -2008,6 +2092,8 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 	free(hvals_present);
 	free(hit_idx);
 	free(val);
+	free(seen[RULE_BODY]);
+	free(seen[RULE_RAWBODY]);
 	str_deinit(&hs);
 }
 

@@ -93,6 +93,7 @@ struct rule_lint {
 	int lang_lines;		/* lang xx ... lines skipped */
 	int plugins;		/* loadplugin lines */
 	int files;		/* files read */
+	int prefiltered;	/* body/rawbody rules with a literal prefilter */
 	struct str messages;	/* every warning, one per line */
 };
 

@@ -134,6 +134,9 @@ static int rules_lint(int argc, char **argv)
 	       lint.meta_partial);
 	printf("plugins loaded: %d; ignored settings: %d; lang lines: %d\n",
 	       lint.plugins, lint.ignored_settings, lint.lang_lines);
+	printf("body and rawbody rules with a literal prefilter: %d of %d\n",
+	       lint.prefiltered, lint.loaded[RULE_BODY] +
+	       lint.loaded[RULE_RAWBODY]);
 	printf("required_score %.1f\n", rule_set_required(rs));
 	printf("errors: %d\n", lint.errors);
 	status = lint.errors > 0 ? 1 : 0;
