@@ -65,6 +65,8 @@ struct rule {
 	char *pattern;
 	uint32_t re_opts;
 	pcre2_code *re;
+	pcre2_code **pieces;	/* a pattern too large for PCRE2, split */
+	size_t n_pieces;
 	/* header rules */
 	int hgroup;		/* index into header groups */
 	int negate, exists;
@@ -246,6 +248,9 @@ static void rule_clear_def(struct rule *r)
 	if (r->re != NULL)
 		pcre2_code_free(r->re);
 	r->re = NULL;
+	while (r->n_pieces > 0)
+		pcre2_code_free(r->pieces[--r->n_pieces]);
+	MYFREE(&r->pieces);
 	MYFREE(&r->pattern);
 	MYFREE(&r->why);
 	MYFREE(&r->where);
@@ -353,7 +358,7 @@ static int parse_regex(const char *text, char **pattern_r, uint32_t *opts_r,
 }
 
 static pcre2_code *compile_regex(const char *pattern, uint32_t opts,
-				 struct str *error)
+				 struct str *error, int *code_r)
 {
 	int err;
 	PCRE2_SIZE off;
@@ -361,6 +366,8 @@ static pcre2_code *compile_regex(const char *pattern, uint32_t opts,
 
 	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts,
 			   &err, &off, NULL);
+	if (code_r != NULL)
+		*code_r = re == NULL ? err : 0;
 	if (re == NULL) {
 		PCRE2_UCHAR buf[256];
 
@@ -371,6 +378,188 @@ static pcre2_code *compile_regex(const char *pattern, uint32_t opts,
 	}
 	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
 	return re;
+}
+
+/*
+ * A pattern too large for this PCRE2 (link size 2: 64 KiB of compiled
+ * code) is split into pieces whose union matches the same texts: its
+ * top-level alternatives, or prefix(?:alt)suffix for each alternative of
+ * its largest top-level group that occurs exactly once.
+ */
+#define SPLIT_MAX_PIECES	1024
+#define SPLIT_MAX_DEPTH		4
+
+static const char *pat_skip_class(const char *p)
+{
+	p++;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	while (*p && *p != ']') {
+		if (*p == '\\' && p[1])
+			p += 2;
+		else if (*p == '[' && p[1] == ':') {
+			const char *e = strstr(p + 2, ":]");
+
+			p = e ? e + 2 : p + 1;
+		} else
+			p++;
+	}
+	return *p ? p + 1 : p;
+}
+
+/* offsets of the top-level '|' in [S, E) (at most MAX), -1 on error */
+static int pat_alternatives(const char *s, const char *e, const char **bars,
+			    int max)
+{
+	int depth = 0, n = 0;
+	const char *p = s;
+
+	while (p < e) {
+		if (*p == '\\') {
+			p += p + 1 < e ? 2 : 1;
+			continue;
+		}
+		if (*p == '[') {
+			p = pat_skip_class(p);
+			continue;
+		}
+		if (*p == '(')
+			depth++;
+		else if (*p == ')')
+			depth--;
+		else if (*p == '|' && depth == 0) {
+			if (n >= max)
+				return -1;
+			bars[n++] = p;
+		}
+		p++;
+	}
+	return depth == 0 ? n : -1;
+}
+
+static int split_compile(struct rule *r, const char *pattern, int depth);
+
+static int split_add(struct rule *r, const char *pattern, int depth)
+{
+	struct str err = STR_INIT;
+	int code;
+	pcre2_code *re;
+
+	if (r->n_pieces >= SPLIT_MAX_PIECES)
+		return -1;
+	re = compile_regex(pattern, r->re_opts, &err, &code);
+	str_deinit(&err);
+	if (re != NULL) {
+		r->pieces = myrealloc(r->pieces, (r->n_pieces + 1) *
+				      sizeof(*r->pieces));
+		r->pieces[r->n_pieces++] = re;
+		return 0;
+	}
+	if (code == PCRE2_ERROR_PATTERN_TOO_LARGE && depth < SPLIT_MAX_DEPTH)
+		return split_compile(r, pattern, depth + 1);
+	return -1;
+}
+
+static int split_compile(struct rule *r, const char *pattern, int depth)
+{
+	const char *end = pattern + strlen(pattern);
+	const char *bars[SPLIT_MAX_PIECES];
+	int n = pat_alternatives(pattern, end, bars, SPLIT_MAX_PIECES), i;
+	const char *p, *best_s = NULL, *best_e = NULL;
+
+	if (n > 0) {
+		const char *start = pattern;
+
+		for (i = 0; i <= n; i++) {
+			const char *stop = i < n ? bars[i] : end;
+			char *piece = mystrndup(start, (size_t)(stop - start));
+			int rc = split_add(r, piece, depth);
+
+			free(piece);
+			if (rc < 0)
+				return -1;
+			start = stop + 1;
+		}
+		return 0;
+	}
+	/* the largest top-level group, not quantified, with alternatives */
+	for (p = pattern; p < end;) {
+		if (*p == '\\') {
+			p += p + 1 < end ? 2 : 1;
+		} else if (*p == '[') {
+			p = pat_skip_class(p);
+		} else if (*p == '(') {
+			const char *q = p + 1;
+			int d = 1;
+
+			while (q < end && d > 0) {
+				if (*q == '\\')
+					q += q + 1 < end ? 2 : 1;
+				else if (*q == '[')
+					q = pat_skip_class(q);
+				else {
+					if (*q == '(')
+						d++;
+					else if (*q == ')')
+						d--;
+					q++;
+				}
+			}
+			if (d != 0)
+				return -1;
+			/* q is after ')'; a quantifier makes it unsplittable */
+			if (q >= end || strchr("?*+{", *q) == NULL) {
+				const char *cs = p + 1;
+
+				if (cs[0] == '?' && cs[1] == ':')
+					cs += 2;
+				else if (cs[0] == '?')
+					cs = NULL;	/* lookaround, options */
+				if (cs != NULL && (best_s == NULL ||
+						   q - p > best_e - best_s)) {
+					const char *b[1];
+
+					if (pat_alternatives(cs, q - 1, b, 1) != 0) {
+						best_s = p;
+						best_e = q;
+					}
+				}
+			}
+			p = q;
+		} else {
+			p++;
+		}
+	}
+	if (best_s == NULL)
+		return -1;
+	{
+		const char *cs = best_s + 1;
+
+		if (cs[0] == '?' && cs[1] == ':')
+			cs += 2;
+		n = pat_alternatives(cs, best_e - 1, bars, SPLIT_MAX_PIECES);
+		if (n <= 0)
+			return -1;
+		for (i = 0; i <= n; i++) {
+			const char *as = i == 0 ? cs : bars[i - 1] + 1;
+			const char *ae = i < n ? bars[i] : best_e - 1;
+			struct str piece = STR_INIT;
+			int rc;
+
+			str_append(&piece, pattern, (size_t)(best_s - pattern));
+			str_appends(&piece, "(?:");
+			str_append(&piece, as, (size_t)(ae - as));
+			str_appendc(&piece, ')');
+			str_appends(&piece, best_e);
+			rc = split_add(r, piece.s, depth);
+			str_deinit(&piece);
+			if (rc < 0)
+				return -1;
+		}
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------- definitions */
@@ -1324,7 +1513,30 @@ static void finish(struct rule_set *rs)
 			free(r->pattern);
 			r->pattern = nre;
 		}
-		r->re = compile_regex(r->pattern, r->re_opts, &err);
+		{
+			int code;
+
+			r->re = compile_regex(r->pattern, r->re_opts, &err,
+					      &code);
+			if (r->re == NULL &&
+			    code == PCRE2_ERROR_PATTERN_TOO_LARGE) {
+				if (split_compile(r, r->pattern, 0) == 0)
+					continue;
+				while (r->n_pieces > 0)
+					pcre2_code_free(r->pieces[--r->n_pieces]);
+				MYFREE(&r->pieces);
+				/* valid, but beyond this PCRE2: not a bad line */
+				lint_msg(rs, NULL, 0, "%s: %s %s: regular "
+					 "expression too large for PCRE2 (%s); "
+					 "rule unsupported", w.file,
+					 rule_type_name(r->type), r->name,
+					 err.s);
+				set_unsupported(r, ST_UNSUPPORTED,
+						"regex too large for PCRE2");
+				str_deinit(&err);
+				continue;
+			}
+		}
 		if (r->re == NULL) {
 			lint_msg(rs, NULL, 1, "%s: %s %s: %s; rule skipped",
 				 w.file, rule_type_name(r->type), r->name,
@@ -1570,7 +1782,16 @@ void rule_set_list(const struct rule_set *rs, FILE *fp)
 			st = "meta-partial";
 		else
 			st = "ok";
-		fprintf(fp, "%s %s %s\n", r->name, rule_type_name(r->type), st);
+		fprintf(fp, "%s %s %s", r->name, rule_type_name(r->type), st);
+		if ((r->status == ST_UNSUPPORTED || r->status == ST_BAD) &&
+		    r->why != NULL) {
+			const char *c;
+
+			fputc(' ', fp);
+			for (c = r->why; *c; c++)
+				fputc(*c == ' ' ? '-' : *c, fp);
+		}
+		fputc('\n', fp);
 	}
 }
 
@@ -1869,15 +2090,39 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static int run_one(const struct rule_set *rs, const struct rule *r,
+		   pcre2_code *re, const char *s, size_t len, int max,
+		   int *error);
+
 /* count matches of R in S (LEN); stops at the first unless multiple */
 static int run_regex(const struct rule_set *rs, const struct rule *r,
 		     const char *s, size_t len, int max, int *error)
+{
+	size_t i;
+	int hits = 0;
+
+	if (r->re != NULL)
+		return run_one(rs, r, r->re, s, len, max, error);
+	/* a split pattern: the pieces' union (counts add up) */
+	for (i = 0; i < r->n_pieces && !*error; i++) {
+		hits += run_one(rs, r, r->pieces[i], s, len,
+				max > 0 ? max - hits : 0, error);
+		if (hits > 0 && (!(r->tflags & TF_MULTIPLE) ||
+				 (max > 0 && hits >= max)))
+			break;
+	}
+	return hits;
+}
+
+static int run_one(const struct rule_set *rs, const struct rule *r,
+		   pcre2_code *re, const char *s, size_t len, int max,
+		   int *error)
 {
 	PCRE2_SIZE start = 0;
 	int hits = 0;
 
 	while (start <= len) {
-		int rc = pcre2_match(r->re, (PCRE2_SPTR)s, len, start, 0,
+		int rc = pcre2_match(re, (PCRE2_SPTR)s, len, start, 0,
 				     rs->md, rs->mctx);
 		PCRE2_SIZE *ov;
 

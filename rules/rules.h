@@ -116,10 +116,11 @@ double rule_set_required(const struct rule_set *rs);
 /* number of rules defined (all types, including unsupported) */
 size_t rule_set_count(const struct rule_set *rs);
 
-/* list every rule: "NAME TYPE STATUS" where STATUS is "ok", "eval",
+/* list every rule: "NAME TYPE STATUS [WHY]" where STATUS is "ok", "eval",
    "unsupported", "bad", "disabled" (score 0, network test),
    "meta-unsupported" (all its dependencies are unsupported: never hits)
-   or "meta-partial" (some are: they count as not hit) */
+   or "meta-partial" (some are: they count as not hit); WHY, for
+   unsupported and bad rules, has its spaces replaced by '-' */
 void rule_set_list(const struct rule_set *rs, FILE *fp);
 
 struct rule_hit {

@@ -210,7 +210,8 @@ def supported_rules():
     statuses = collections.Counter()
     for line in r.stdout.splitlines():
         f = line.split()
-        if len(f) == 3 and not line.startswith("/"):
+        if len(f) in (3, 4) and not line.startswith("/") and \
+                f[1] in TARGETS:
             statuses[f[2]] += 1
             if f[2] == "ok":
                 rules[f[0]] = f[1]
