@@ -1089,6 +1089,60 @@ struct walk {
 	int leaves;
 };
 
+/*
+ * Quoted-printable as SpamAssassin decodes it: trailing blanks of each
+ * line go first, then soft line breaks, then =XX.
+ */
+static void qp_decode(const char *s, size_t len, struct str *out)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		char c = s[i];
+
+		if (c == ' ' || c == '\t') {
+			size_t j = i;
+
+			while (j < len && (s[j] == ' ' || s[j] == '\t'))
+				j++;
+			if ((j < len && s[j] == '\n') ||
+			    (s[j] == '\r' && j + 1 < len && s[j + 1] == '\n')) {
+				i = j;	/* trailing white space */
+				continue;
+			}
+			str_append(out, s + i, j - i);
+			i = j;
+			continue;
+		}
+		if (c == '=') {
+			size_t j = i + 1;
+
+			/* "=" then blanks then newline: a soft line break
+			   (the blanks were trailing, so they go first) */
+			while (j < len && (s[j] == ' ' || s[j] == '\t'))
+				j++;
+			if (j < len && s[j] == '\r' && j + 1 < len &&
+			    s[j + 1] == '\n') {
+				i = j + 2;
+				continue;
+			}
+			if (j < len && s[j] == '\n') {
+				i = j + 1;
+				continue;
+			}
+			if (i + 2 < len && hexval(s[i + 1]) >= 0 &&
+			    hexval(s[i + 2]) >= 0) {
+				str_appendc(out, (char)(hexval(s[i + 1]) * 16 +
+							hexval(s[i + 2])));
+				i += 3;
+				continue;
+			}
+		}
+		str_appendc(out, c);
+		i++;
+	}
+}
+
 static void part_bytes(GMimePart *part, struct str *out)
 {
 	GMimeDataWrapper *w = g_mime_part_get_content(part);
@@ -1098,6 +1152,20 @@ static void part_bytes(GMimePart *part, struct str *out)
 	if (w == NULL)
 		return;
 	mem = g_mime_stream_mem_new();
+	if (g_mime_data_wrapper_get_encoding(w) ==
+	    GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
+		GMimeStream *raw = g_mime_data_wrapper_get_stream(w);
+
+		if (raw != NULL && g_mime_stream_reset(raw) == 0 &&
+		    g_mime_stream_write_to_stream(raw, mem) >= 0) {
+			ba = g_mime_stream_mem_get_byte_array(
+				GMIME_STREAM_MEM(mem));
+			if (ba != NULL && ba->len > 0)
+				qp_decode((const char *)ba->data, ba->len, out);
+		}
+		g_object_unref(mem);
+		return;
+	}
 	if (g_mime_data_wrapper_write_to_stream(w, mem) >= 0) {
 		ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
 		if (ba != NULL && ba->len > 0)

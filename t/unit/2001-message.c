@@ -137,6 +137,12 @@ static void test_body_plain(void)
 	free(b);
 	message_deinit(&m);
 
+	m = parse("Content-Transfer-Encoding: quoted-printable\n\n"
+		  "abc   \ndef=  \n  ghi=3D\nend \t");
+	TEST_IS_STR(m->rawbody[0].s, "abc\ndef  ghi=\nend \t",
+		    "QP as SpamAssassin: trailing blanks go, soft breaks join");
+	message_deinit(&m);
+
 	m = parse("To: x@example.org\n\nno subject here\n");
 	b = body_join(m);
 	TEST_IS_STR(b, "\n|no subject here ", "no Subject: an empty first line");
