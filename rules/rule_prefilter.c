@@ -457,7 +457,7 @@ struct rule_ac *rule_ac_build(char *const *lits, size_t n)
 }
 
 void rule_ac_scan(const struct rule_ac *ac, const char *s, size_t len,
-		  unsigned char *seen)
+		  int32_t line, int32_t *first, int32_t *last)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 	int32_t st = 0;
@@ -470,9 +470,13 @@ void rule_ac_scan(const struct rule_ac *ac, const char *s, size_t len,
 		st = next[st * ncls + ac->cls[*p]];
 		for (o = ac->out[st] >= 0 ? st : ac->out_next[st]; o > 0;
 		     o = ac->out_next[o]) {
-			if (seen[ac->out[o]])
-				break;	/* this chain was reported before */
-			seen[ac->out[o]] = 1;
+			int32_t id = ac->out[o];
+
+			if (last[id] == line)
+				break;	/* this chain was reported already */
+			if (first[id] < 0)
+				first[id] = line;
+			last[id] = line;
 		}
 	}
 }

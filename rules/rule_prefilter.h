@@ -29,9 +29,13 @@ struct rule_ac;
 
 /* an automaton over LITS (ids are their indexes) */
 struct rule_ac *rule_ac_build(char *const *lits, size_t n);
-/* set seen[id] = 1 for every literal found in S */
+/*
+ * Scan S, the text numbered LINE (scan lines in increasing order): for
+ * every literal found, last[id] = LINE and, the first time, first[id] =
+ * LINE.  Both arrays start filled with -1.
+ */
 void rule_ac_scan(const struct rule_ac *ac, const char *s, size_t len,
-		  unsigned char *seen);
+		  int32_t line, int32_t *first, int32_t *last);
 void rule_ac_deinit(struct rule_ac **acp);
 
 #endif

@@ -2176,23 +2176,27 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 	int *hit_idx;
 	struct str all = STR_INIT;
 
-	unsigned char *seen[RULE_TYPE_COUNT] = { NULL };
+	int32_t *first[RULE_TYPE_COUNT] = { NULL }, *last[RULE_TYPE_COUNT] = {
+		NULL };
 
 	memset(res, 0, sizeof(*res));
 	res->required = rs->required;
 	val[rs->lto] = 1;	/* local_tests_only */
-	/* which prefilter literals occur in the body and the rawbody */
-	if (rs->ac[RULE_BODY] != NULL) {
-		seen[RULE_BODY] = mycalloc(rs->n_lit[RULE_BODY], 1);
-		for (j = 0; j < msg->n_body; j++)
-			rule_ac_scan(rs->ac[RULE_BODY], msg->body[j].s,
-				     msg->body[j].len, seen[RULE_BODY]);
-	}
-	if (rs->ac[RULE_RAWBODY] != NULL) {
-		seen[RULE_RAWBODY] = mycalloc(rs->n_lit[RULE_RAWBODY], 1);
-		for (j = 0; j < msg->n_rawbody; j++)
-			rule_ac_scan(rs->ac[RULE_RAWBODY], msg->rawbody[j].s,
-				     msg->rawbody[j].len, seen[RULE_RAWBODY]);
+	/* where the prefilter literals occur in the body and the rawbody */
+	for (i = RULE_BODY; i <= RULE_RAWBODY; i++) {
+		const struct message_text *t = i == RULE_BODY ? msg->body
+							      : msg->rawbody;
+		size_t n = i == RULE_BODY ? msg->n_body : msg->n_rawbody;
+
+		if (rs->ac[i] == NULL)
+			continue;
+		first[i] = mymalloc(rs->n_lit[i] * sizeof(int32_t));
+		last[i] = mymalloc(rs->n_lit[i] * sizeof(int32_t));
+		memset(first[i], 0xff, rs->n_lit[i] * sizeof(int32_t));
+		memset(last[i], 0xff, rs->n_lit[i] * sizeof(int32_t));
+		for (j = 0; j < n; j++)
+			rule_ac_scan(rs->ac[i], t[j].s, t[j].len, (int32_t)j,
+				     first[i], last[i]);
 	}
 	for (i = 0; i < rs->n_order; i++) {
 		const struct rule *r = &rs->rules[rs->order[i]];
@@ -2240,20 +2244,34 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 						      ? msg->body : msg->rawbody;
 			size_t n = r->type == RULE_BODY ? msg->n_body
 							: msg->n_rawbody;
+			size_t lo = (r->type == RULE_BODY &&
+				     (r->tflags & TF_NOSUBJECT)) ? 1 : 0, hi = n;
 
 			if (r->n_lits > 0) {
+				/* only the lines between the first and the
+				   last one that hold a literal */
+				long f = -1, l = -1;
 				size_t k;
 
-				for (k = 0; k < r->n_lits; k++)
-					if (seen[r->type][r->lits[k]])
-						break;
-				if (k == r->n_lits)
-					break;	/* cannot match */
-			}
+				for (k = 0; k < r->n_lits; k++) {
+					int32_t a = first[r->type][r->lits[k]];
+					int32_t b = last[r->type][r->lits[k]];
 
-			for (j = (r->type == RULE_BODY &&
-				  (r->tflags & TF_NOSUBJECT)) ? 1 : 0;
-			     j < n && !err; j++) {
+					if (a < 0)
+						continue;
+					if (f < 0 || a < f)
+						f = a;
+					if (b > l)
+						l = b;
+				}
+				if (f < 0)
+					break;	/* cannot match */
+				if ((size_t)f > lo)
+					lo = (size_t)f;
+				if ((size_t)l + 1 < hi)
+					hi = (size_t)l + 1;
+			}
+			for (j = lo; j < hi && !err; j++) {
 				hits += run_regex(rs, r, t[j].s, t[j].len,
 						  max > 0 ? max - hits : 0, &err);
 				if (hits > 0 && (!(r->tflags & TF_MULTIPLE) ||
@@ -2337,8 +2355,10 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 	free(hvals_present);
 	free(hit_idx);
 	free(val);
-	free(seen[RULE_BODY]);
-	free(seen[RULE_RAWBODY]);
+	for (i = 0; i < RULE_TYPE_COUNT; i++) {
+		free(first[i]);
+		free(last[i]);
+	}
 	str_deinit(&hs);
 }
 
@@ -2362,8 +2382,19 @@ void rule_set_profile(const struct rule_set *rs, FILE *fp, size_t n)
 	}
 	qsort_rs = rs;
 	qsort(idx, rs->n_order, sizeof(int), spent_cmp);
-	fprintf(fp, "regex time %.3f s in %zu rules; slowest:\n", total,
-		rs->n_order);
+	fprintf(fp, "regex time %.3f s in %zu rules:", total, rs->n_order);
+	{
+		double by_type[RULE_TYPE_COUNT] = { 0 };
+		int t;
+
+		for (i = 0; i < rs->n_order; i++)
+			by_type[rs->rules[idx[i]].type] += rs->rules[idx[i]].spent;
+		for (t = 0; t < RULE_TYPE_COUNT; t++)
+			if (t != RULE_META)
+				fprintf(fp, " %s %.3f", rule_type_name(t),
+					by_type[t]);
+		fprintf(fp, "; slowest:\n");
+	}
 	for (i = 0; i < n && i < rs->n_order; i++) {
 		const struct rule *r = &rs->rules[idx[i]];
 

@@ -44,6 +44,17 @@
  *   the quarantine stores as an incident's report and "spamtrap score
  *   --json" prints.
  *
+ * Reloading (SIGHUP): load a new set with rule_set_load(); if it returns
+ * NULL keep scoring with the old one, else swap and rule_set_deinit() the
+ * old one when no message is being scored with it.  Bad lines never make
+ * a load fail; lint.errors says how many rules were skipped.
+ *
+ * Speed: body and rawbody regexes with a literal every match must contain
+ * are only run on the lines between the first and last line where one of
+ * their literals occurs (one Aho-Corasick pass per text finds them all);
+ * the others run on every line.  Patterns too large for PCRE2 are split
+ * into alternatives; what still does not fit is reported unsupported.
+ *
  * Not thread-safe: one rule set is used by one thread at a time (the
  * daemon scores in its session processes).
  */

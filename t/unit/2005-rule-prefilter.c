@@ -122,14 +122,17 @@ int main(void)
 		}
 		ac = rule_ac_build(lits, n);
 		for (j = 0; j < sizeof(texts) / sizeof(texts[0]); j++) {
-			unsigned char seen[64] = { 0 };
+			int32_t first[64], last[64];
 			int m = pcre2_match(re, (PCRE2_SPTR)texts[j],
 					    strlen(texts[j]), 0, 0, md, NULL) >= 0;
 			int found = 0;
 
-			rule_ac_scan(ac, texts[j], strlen(texts[j]), seen);
+			memset(first, 0xff, sizeof(first));
+			memset(last, 0xff, sizeof(last));
+			rule_ac_scan(ac, texts[j], strlen(texts[j]), 0, first,
+				     last);
 			for (k = 0; k < n; k++)
-				found |= seen[k];
+				found |= first[k] == 0;
 			if (m && !found) {
 				bad = 1;
 				printf("# %s matches \"%s\" but no literal found\n",
@@ -148,12 +151,21 @@ int main(void)
 	{
 		/* overlapping literals, each reported */
 		char *lits[] = { "he", "she", "his", "hers" };
-		unsigned char seen[4] = { 0 };
+		int32_t first[4], last[4];
 		struct rule_ac *ac = rule_ac_build(lits, 4);
 
-		rule_ac_scan(ac, "uSHErs", 6, seen);
-		TEST_OK(seen[0] && seen[1] && !seen[2] && seen[3],
+		memset(first, 0xff, sizeof(first));
+		memset(last, 0xff, sizeof(last));
+		rule_ac_scan(ac, "uSHErs", 6, 0, first, last);
+		TEST_OK(first[0] == 0 && first[1] == 0 && first[2] < 0 &&
+			first[3] == 0,
 			"Aho-Corasick finds overlapping literals, any case");
+		rule_ac_scan(ac, "xx", 2, 1, first, last);
+		rule_ac_scan(ac, "this", 4, 2, first, last);
+		rule_ac_scan(ac, "she", 3, 3, first, last);
+		TEST_OK(first[1] == 0 && last[1] == 3 && first[2] == 2 &&
+			last[2] == 2 && last[3] == 0,
+			"first and last line of each literal");
 		rule_ac_deinit(&ac);
 	}
 	return test_done();
