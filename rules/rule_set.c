@@ -65,6 +65,7 @@ struct rule {
 	char *pattern;
 	uint32_t re_opts;
 	pcre2_code *re;
+	int jit;		/* re is JIT compiled: call pcre2_jit_match */
 	pcre2_code **pieces;	/* a pattern too large for PCRE2, split */
 	size_t n_pieces;
 	/* header rules */
@@ -248,6 +249,7 @@ static void rule_clear_def(struct rule *r)
 	if (r->re != NULL)
 		pcre2_code_free(r->re);
 	r->re = NULL;
+	r->jit = 0;
 	while (r->n_pieces > 0)
 		pcre2_code_free(r->pieces[--r->n_pieces]);
 	MYFREE(&r->pieces);
@@ -1518,6 +1520,14 @@ static void finish(struct rule_set *rs)
 
 			r->re = compile_regex(r->pattern, r->re_opts, &err,
 					      &code);
+			if (r->re != NULL) {
+				size_t jsize = 0;
+
+				r->jit = pcre2_pattern_info(r->re,
+							    PCRE2_INFO_JITSIZE,
+							    &jsize) == 0 &&
+					 jsize > 0;
+			}
 			if (r->re == NULL &&
 			    code == PCRE2_ERROR_PATTERN_TOO_LARGE) {
 				if (split_compile(r, r->pattern, 0) == 0)
@@ -2091,7 +2101,7 @@ static double now(void)
 }
 
 static int run_one(const struct rule_set *rs, const struct rule *r,
-		   pcre2_code *re, const char *s, size_t len, int max,
+		   pcre2_code *re, int jit, const char *s, size_t len, int max,
 		   int *error);
 
 /* count matches of R in S (LEN); stops at the first unless multiple */
@@ -2102,10 +2112,10 @@ static int run_regex(const struct rule_set *rs, const struct rule *r,
 	int hits = 0;
 
 	if (r->re != NULL)
-		return run_one(rs, r, r->re, s, len, max, error);
+		return run_one(rs, r, r->re, r->jit, s, len, max, error);
 	/* a split pattern: the pieces' union (counts add up) */
 	for (i = 0; i < r->n_pieces && !*error; i++) {
-		hits += run_one(rs, r, r->pieces[i], s, len,
+		hits += run_one(rs, r, r->pieces[i], 0, s, len,
 				max > 0 ? max - hits : 0, error);
 		if (hits > 0 && (!(r->tflags & TF_MULTIPLE) ||
 				 (max > 0 && hits >= max)))
@@ -2115,15 +2125,17 @@ static int run_regex(const struct rule_set *rs, const struct rule *r,
 }
 
 static int run_one(const struct rule_set *rs, const struct rule *r,
-		   pcre2_code *re, const char *s, size_t len, int max,
+		   pcre2_code *re, int jit, const char *s, size_t len, int max,
 		   int *error)
 {
 	PCRE2_SIZE start = 0;
 	int hits = 0;
 
 	while (start <= len) {
-		int rc = pcre2_match(re, (PCRE2_SPTR)s, len, start, 0,
-				     rs->md, rs->mctx);
+		int rc = jit ? pcre2_jit_match(re, (PCRE2_SPTR)s, len, start,
+					       0, rs->md, rs->mctx)
+			     : pcre2_match(re, (PCRE2_SPTR)s, len, start, 0,
+					   rs->md, rs->mctx);
 		PCRE2_SIZE *ov;
 
 		if (rc == PCRE2_ERROR_NOMATCH)
