@@ -41,6 +41,12 @@ int var_store_timeout;
 
 int var_watch_interval;
 
+int var_rules_time_budget_ms;
+int var_rules_match_limit;
+char *var_spam_score_header;
+char *var_spam_status_header;
+char *var_spam_report_header;
+
 #define STR(name, def, var, help) \
 	{ name, CONFIG_STR, def, 0, 0, &var, help }
 #define PATH(name, def, var, help) \
@@ -63,7 +69,9 @@ const struct config_param config_params[] = {
 	PATH("db_dir", "$var_dir/db", var_db_dir,
 	     "Berkeley DB environment directory"),
 	STR("rules_dir", "", var_rules_dir,
-	    "rule directories, comma or space separated (empty: shipped rules)"),
+	    "rule directories, comma or space separated (empty: the shipped "
+	    "rules, then /usr/share/spamassassin and /etc/spamassassin if "
+	    "present)"),
 	STR("log", "stderr", var_log, "where logs go: stderr or syslog"),
 	STR("syslog_facility", "mail", var_syslog_facility,
 	    "syslog facility when log = syslog"),
@@ -115,6 +123,20 @@ const struct config_param config_params[] = {
 	/* folders */
 	TIME("watch_interval", "10s", 1, 86400, var_watch_interval,
 	     "how often spamtrap-folderd rescans the folders"),
+
+	/* rules */
+	INT("rules_time_budget_ms", "5000", 10, 600000,
+	    var_rules_time_budget_ms,
+	    "time one message may spend in the rules; the rest count as not hit"),
+	INT("rules_match_limit", "1000000", 1000, 1000000000,
+	    var_rules_match_limit,
+	    "PCRE2 match limit per regex run (backtracking steps)"),
+	STR("spam_score_header", "X-Spam-Score", var_spam_score_header,
+	    "header field for the score (empty: not added)"),
+	STR("spam_status_header", "X-Spam-Status", var_spam_status_header,
+	    "header field for the verdict and rules hit (empty: not added)"),
+	STR("spam_report_header", "X-Spam-Report", var_spam_report_header,
+	    "header field for the rule-by-rule report (empty: not added)"),
 
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };

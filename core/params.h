@@ -40,4 +40,11 @@ extern int var_store_timeout;
 /* folders */
 extern int var_watch_interval;
 
+/* rules */
+extern int var_rules_time_budget_ms;
+extern int var_rules_match_limit;
+extern char *var_spam_score_header;
+extern char *var_spam_status_header;
+extern char *var_spam_report_header;
+
 #endif

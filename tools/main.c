@@ -17,6 +17,8 @@
 
 const struct command commands[] = {
 	{ "config", cmd_config, "print the effective settings" },
+	{ "rules", cmd_rules, "check rule files (rules lint [DIR...])" },
+	{ "score", cmd_score, "score messages and explain the score" },
 	{ NULL, NULL, NULL },
 };
 

@@ -1,0 +1,408 @@
+/*
+ * rule_expr - meta and "if" expressions (see rule_expr.h).
+ *
+ * Precedence, highest first, as Perl: unary ! and -; * / %; + -;
+ * < > <= >=; == !=; &&; ||; ?:.  Words "not", "and", "or" are accepted
+ * with the same meaning (SpamAssassin's "if" lines use them).
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mymalloc.h"
+#include "rule_expr.h"
+#include "str.h"
+
+#define EXPR_MAX_DEPTH	100	/* nesting of parentheses */
+#define EXPR_MAX_STACK	256	/* evaluation stack */
+
+enum op {
+	OP_NUM, OP_VAR, OP_NEG, OP_NOT, OP_MUL, OP_DIV, OP_MOD, OP_ADD,
+	OP_SUB, OP_LT, OP_GT, OP_LE, OP_GE, OP_EQ, OP_NE, OP_AND, OP_OR,
+	OP_COND,
+};
+
+struct insn {
+	enum op op;
+	double num;
+	int var;
+};
+
+struct rule_expr {
+	struct insn *code;
+	size_t n, cap;
+	int *vars;
+	size_t n_vars;
+	size_t max_stack;
+};
+
+enum tok {
+	T_END, T_NUM, T_IDENT, T_LP, T_RP, T_NOT, T_NEG_OR_SUB, T_ADD, T_MUL,
+	T_DIV, T_MOD, T_LT, T_GT, T_LE, T_GE, T_EQ, T_NE, T_AND, T_OR, T_Q,
+	T_COLON, T_BAD,
+};
+
+struct parser {
+	const char *p;
+	enum tok tok;
+	const char *ts;		/* token text */
+	size_t tl;
+	double num;
+	struct rule_expr *e;
+	int (*resolve)(void *, const char *, size_t);
+	void *ctx;
+	char *error;
+	int depth;
+};
+
+static void next(struct parser *ps)
+{
+	const char *p = ps->p;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	ps->ts = p;
+	ps->tl = 1;
+	if (*p == '\0') {
+		ps->tok = T_END;
+		ps->tl = 0;
+	} else if (isdigit((unsigned char)*p) ||
+		   (*p == '.' && isdigit((unsigned char)p[1]))) {
+		char *end;
+
+		ps->num = strtod(p, &end);
+		ps->tok = T_NUM;
+		ps->tl = (size_t)(end - p);
+	} else if (isalpha((unsigned char)*p) || *p == '_') {
+		const char *q = p;
+
+		while (isalnum((unsigned char)*q) || *q == '_' || *q == ':')
+			q++;
+		ps->tl = (size_t)(q - p);
+		ps->tok = T_IDENT;
+		if (ps->tl == 3 && strncmp(p, "and", 3) == 0)
+			ps->tok = T_AND;
+		else if (ps->tl == 2 && strncmp(p, "or", 2) == 0)
+			ps->tok = T_OR;
+		else if (ps->tl == 3 && strncmp(p, "not", 3) == 0)
+			ps->tok = T_NOT;
+		else if (*q == '(' || (isspace((unsigned char)*q) &&
+				       q[strspn(q, " \t")] == '(')) {
+			/* plugin(X), can(X), has(X): one identifier */
+			const char *c = strchr(q, ')');
+
+			if (c != NULL && (ps->tl == 6 || ps->tl == 3)) {
+				if (strncmp(p, "plugin", 6) == 0 ||
+				    strncmp(p, "can", 3) == 0 ||
+				    strncmp(p, "has", 3) == 0)
+					ps->tl = (size_t)(c + 1 - p);
+			}
+		}
+	} else {
+		char c = *p, d = p[1];
+
+		ps->tl = 1;
+		switch (c) {
+		case '(': ps->tok = T_LP; break;
+		case ')': ps->tok = T_RP; break;
+		case '+': ps->tok = T_ADD; break;
+		case '-': ps->tok = T_NEG_OR_SUB; break;
+		case '*': ps->tok = T_MUL; break;
+		case '/': ps->tok = T_DIV; break;
+		case '%': ps->tok = T_MOD; break;
+		case '?': ps->tok = T_Q; break;
+		case ':': ps->tok = T_COLON; break;
+		case '!':
+			if (d == '=') {
+				ps->tok = T_NE;
+				ps->tl = 2;
+			} else {
+				ps->tok = T_NOT;
+			}
+			break;
+		case '<':
+			ps->tok = d == '=' ? T_LE : T_LT;
+			ps->tl = d == '=' ? 2 : 1;
+			break;
+		case '>':
+			ps->tok = d == '=' ? T_GE : T_GT;
+			ps->tl = d == '=' ? 2 : 1;
+			break;
+		case '=':
+			ps->tok = d == '=' ? T_EQ : T_BAD;
+			ps->tl = d == '=' ? 2 : 1;
+			break;
+		case '&':
+			ps->tok = d == '&' ? T_AND : T_BAD;
+			ps->tl = d == '&' ? 2 : 1;
+			break;
+		case '|':
+			ps->tok = d == '|' ? T_OR : T_BAD;
+			ps->tl = d == '|' ? 2 : 1;
+			break;
+		default:
+			ps->tok = T_BAD;
+		}
+	}
+	ps->p = ps->ts + ps->tl;
+}
+
+static void emit(struct parser *ps, enum op op, double num, int var)
+{
+	struct rule_expr *e = ps->e;
+
+	if (e->n == e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 16;
+		e->code = myrealloc(e->code, e->cap * sizeof(*e->code));
+	}
+	e->code[e->n].op = op;
+	e->code[e->n].num = num;
+	e->code[e->n].var = var;
+	e->n++;
+}
+
+static void fail(struct parser *ps, const char *what)
+{
+	struct str sb = STR_INIT;
+
+	if (ps->error != NULL)
+		return;
+	if (ps->tok == T_END)
+		str_printf(&sb, "%s at end of expression", what);
+	else
+		str_printf(&sb, "%s at \"%.*s\"", what, (int)ps->tl, ps->ts);
+	ps->error = str_steal(&sb);
+}
+
+static void parse_cond(struct parser *ps);
+
+static void parse_primary(struct parser *ps)
+{
+	if (ps->error)
+		return;
+	switch (ps->tok) {
+	case T_NUM:
+		emit(ps, OP_NUM, ps->num, 0);
+		next(ps);
+		break;
+	case T_IDENT: {
+		int idx = ps->resolve(ps->ctx, ps->ts, ps->tl);
+
+		if (idx < 0) {
+			emit(ps, OP_NUM, 0, 0);
+		} else {
+			emit(ps, OP_VAR, 0, idx);
+			ps->e->vars = myrealloc(ps->e->vars, (ps->e->n_vars + 1) *
+						sizeof(int));
+			ps->e->vars[ps->e->n_vars++] = idx;
+		}
+		next(ps);
+		break;
+	}
+	case T_LP:
+		if (++ps->depth > EXPR_MAX_DEPTH) {
+			fail(ps, "too deeply nested");
+			return;
+		}
+		next(ps);
+		parse_cond(ps);
+		if (ps->error)
+			return;
+		if (ps->tok != T_RP) {
+			fail(ps, "missing \")\"");
+			return;
+		}
+		ps->depth--;
+		next(ps);
+		break;
+	case T_NOT:
+		next(ps);
+		parse_primary(ps);
+		emit(ps, OP_NOT, 0, 0);
+		break;
+	case T_NEG_OR_SUB:
+		next(ps);
+		parse_primary(ps);
+		emit(ps, OP_NEG, 0, 0);
+		break;
+	case T_ADD:
+		next(ps);
+		parse_primary(ps);
+		break;
+	default:
+		fail(ps, "syntax error");
+	}
+}
+
+static int binop_prec(enum tok t, enum op *op_r)
+{
+	switch (t) {
+	case T_MUL: *op_r = OP_MUL; return 6;
+	case T_DIV: *op_r = OP_DIV; return 6;
+	case T_MOD: *op_r = OP_MOD; return 6;
+	case T_ADD: *op_r = OP_ADD; return 5;
+	case T_NEG_OR_SUB: *op_r = OP_SUB; return 5;
+	case T_LT: *op_r = OP_LT; return 4;
+	case T_GT: *op_r = OP_GT; return 4;
+	case T_LE: *op_r = OP_LE; return 4;
+	case T_GE: *op_r = OP_GE; return 4;
+	case T_EQ: *op_r = OP_EQ; return 3;
+	case T_NE: *op_r = OP_NE; return 3;
+	case T_AND: *op_r = OP_AND; return 2;
+	case T_OR: *op_r = OP_OR; return 1;
+	default: return 0;
+	}
+}
+
+static void parse_binary(struct parser *ps, int min_prec)
+{
+	enum op op;
+	int prec;
+
+	parse_primary(ps);
+	while (!ps->error && (prec = binop_prec(ps->tok, &op)) >= min_prec &&
+	       prec > 0) {
+		next(ps);
+		parse_binary(ps, prec + 1);
+		emit(ps, op, 0, 0);
+	}
+}
+
+static void parse_cond(struct parser *ps)
+{
+	parse_binary(ps, 1);
+	if (!ps->error && ps->tok == T_Q) {
+		next(ps);
+		parse_cond(ps);
+		if (ps->error)
+			return;
+		if (ps->tok != T_COLON) {
+			fail(ps, "missing \":\"");
+			return;
+		}
+		next(ps);
+		parse_cond(ps);
+		emit(ps, OP_COND, 0, 0);
+	}
+}
+
+struct rule_expr *rule_expr_compile(const char *text,
+				    int (*resolve)(void *, const char *, size_t),
+				    void *ctx, char **error_r)
+{
+	struct parser ps;
+	struct rule_expr *e = mycalloc(1, sizeof(*e));
+	size_t i, depth = 0;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.p = text;
+	ps.e = e;
+	ps.resolve = resolve;
+	ps.ctx = ctx;
+	next(&ps);
+	if (ps.tok == T_END)
+		fail(&ps, "empty expression");
+	parse_cond(&ps);
+	if (ps.error == NULL && ps.tok != T_END)
+		fail(&ps, "unexpected token");
+	if (ps.error != NULL) {
+		*error_r = ps.error;
+		rule_expr_deinit(&e);
+		return NULL;
+	}
+	for (i = 0; i < e->n; i++) {
+		switch (e->code[i].op) {
+		case OP_NUM:
+		case OP_VAR:
+			depth++;
+			break;
+		case OP_NEG:
+		case OP_NOT:
+			break;
+		case OP_COND:
+			depth -= 2;
+			break;
+		default:
+			depth--;
+		}
+		if (depth > e->max_stack)
+			e->max_stack = depth;
+	}
+	if (e->max_stack > EXPR_MAX_STACK) {
+		*error_r = mystrdup("expression too complex");
+		rule_expr_deinit(&e);
+		return NULL;
+	}
+	return e;
+}
+
+double rule_expr_eval(const struct rule_expr *e, const double *values)
+{
+	double st[EXPR_MAX_STACK + 1];
+	size_t sp = 0, i;
+
+	for (i = 0; i < e->n; i++) {
+		const struct insn *in = &e->code[i];
+		double a, b;
+
+		switch (in->op) {
+		case OP_NUM:
+			st[sp++] = in->num;
+			continue;
+		case OP_VAR:
+			st[sp++] = values[in->var];
+			continue;
+		case OP_NEG:
+			st[sp - 1] = -st[sp - 1];
+			continue;
+		case OP_NOT:
+			st[sp - 1] = st[sp - 1] != 0 ? 0 : 1;
+			continue;
+		case OP_COND:
+			sp -= 2;
+			st[sp - 1] = st[sp - 1] != 0 ? st[sp] : st[sp + 1];
+			continue;
+		default:
+			break;
+		}
+		b = st[--sp];
+		a = st[sp - 1];
+		switch (in->op) {
+		case OP_MUL: a = a * b; break;
+		case OP_DIV: a = b != 0 ? a / b : 0; break;
+		case OP_MOD: a = (long long)b != 0 ? (double)((long long)a % (long long)b) : 0; break;
+		case OP_ADD: a = a + b; break;
+		case OP_SUB: a = a - b; break;
+		case OP_LT: a = a < b; break;
+		case OP_GT: a = a > b; break;
+		case OP_LE: a = a <= b; break;
+		case OP_GE: a = a >= b; break;
+		case OP_EQ: a = a == b; break;
+		case OP_NE: a = a != b; break;
+		case OP_AND: a = a != 0 ? b : a; break;
+		case OP_OR: a = a != 0 ? a : b; break;
+		default: break;
+		}
+		st[sp - 1] = a;
+	}
+	return sp > 0 ? st[0] : 0;
+}
+
+const int *rule_expr_vars(const struct rule_expr *e, size_t *n_r)
+{
+	*n_r = e->n_vars;
+	return e->vars;
+}
+
+void rule_expr_deinit(struct rule_expr **exprp)
+{
+	struct rule_expr *e = *exprp;
+
+	if (e == NULL)
+		return;
+	free(e->code);
+	free(e->vars);
+	free(e);
+	*exprp = NULL;
+}

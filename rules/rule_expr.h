@@ -1,0 +1,28 @@
+/*
+ * rule_expr - the expressions of meta rules and "if" lines, compiled once
+ * to a postfix program and evaluated as Perl would (&& and || give the
+ * deciding operand's value, ! gives 1 or 0).  Internal to rules/.
+ */
+#ifndef SPAMTRAP_RULE_EXPR_H
+#define SPAMTRAP_RULE_EXPR_H
+
+#include <stddef.h>
+
+struct rule_expr;
+
+/*
+ * Compile TEXT.  RESOLVE maps each identifier (a rule name, or a call
+ * such as "plugin(Mail::SpamAssassin::Plugin::X)") to an index into the
+ * values given to rule_expr_eval().  Returns NULL with an allocated
+ * *error_r on a syntax error.
+ */
+struct rule_expr *rule_expr_compile(const char *text,
+				    int (*resolve)(void *ctx, const char *name,
+						   size_t len),
+				    void *ctx, char **error_r);
+double rule_expr_eval(const struct rule_expr *expr, const double *values);
+/* the variable indexes the expression reads (for dependency order) */
+const int *rule_expr_vars(const struct rule_expr *expr, size_t *n_r);
+void rule_expr_deinit(struct rule_expr **exprp);
+
+#endif

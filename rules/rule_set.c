@@ -1,0 +1,2425 @@
+/*
+ * rule_set - reading SpamAssassin rule files, and scoring a message.
+ *
+ * Loading builds one entry per rule name (score, describe and tflags
+ * lines may come before or after the definition); after all files are
+ * read, ReplaceTags substitutions are applied, regexes are compiled with
+ * JIT, and the meta rules are put in dependency order.  Scoring computes
+ * each header string once, runs each regex once per string, then the
+ * metas.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "msg.h"
+#include "mymalloc.h"
+#include "rule_expr.h"
+#include "rule_prefilter.h"
+#include "rules.h"
+#include "str.h"
+
+#define RULE_MAX_LINE		65536	/* longest rule file line */
+#define RULE_MAX_INCLUDE	10	/* include nesting */
+#define RULE_MAX_IF		64	/* if/ifplugin nesting */
+#define RULE_DEFAULT_REQUIRED	5.0
+#define RULE_SA_VERSION		4.000001	/* what "if version" sees */
+
+enum rule_status {
+	ST_OK,
+	ST_EVAL,
+	ST_UNSUPPORTED,
+	ST_BAD,			/* failed to parse or compile */
+};
+
+enum hdr_kind { HK_PLAIN, HK_ALL, HK_TOCC, HK_ENVFROM, HK_MESSAGEID };
+
+#define HM_RAW		(1 << 0)
+#define HM_ADDR		(1 << 1)
+#define HM_NAME		(1 << 2)
+#define HM_FIRST	(1 << 3)
+#define HM_LAST		(1 << 4)
+
+#define TF_NICE		(1 << 0)
+#define TF_MULTIPLE	(1 << 1)
+#define TF_NOSUBJECT	(1 << 2)
+#define TF_NET		(1 << 3)
+
+struct rule {
+	char *name;
+	int defined;
+	enum rule_type type;
+	enum rule_status status;
+	char *why;		/* for unsupported / bad */
+	char *where;		/* file:line of the definition */
+	/* regex rules */
+	char *pattern;
+	uint32_t re_opts;
+	pcre2_code *re;
+	int jit;		/* re is JIT compiled: call pcre2_jit_match */
+	pcre2_code **pieces;	/* a pattern too large for PCRE2, split */
+	size_t n_pieces;
+	/* header rules */
+	int hgroup;		/* index into header groups */
+	int negate, exists;
+	/* meta */
+	char *expr_text;
+	struct rule_expr *expr;
+	int meta_bad_deps;	/* depends only on unsupported rules */
+	/* settings */
+	int has_score;
+	double score;		/* set 0 */
+	char *desc;
+	int tflags, maxhits;
+	int replace;		/* listed in replace_rules */
+	int enabled;		/* runs */
+	double spent;		/* seconds, when profiling */
+	int *lits;		/* prefilter literal ids (body, rawbody) */
+	size_t n_lits;		/* 0: always run */
+};
+
+/* a distinct header request: the string is computed once per message */
+struct hgroup {
+	enum hdr_kind kind;
+	char *name;
+	int mods;
+	char *unset;		/* if-unset value, or NULL */
+};
+
+struct kv {
+	char *key, *value;
+};
+
+struct rule_set {
+	struct rule *rules;
+	size_t n_rules, cap_rules;
+	int *hash;		/* open addressing, -1 empty */
+	size_t hash_cap;
+	struct hgroup *hgroups;
+	size_t n_hgroups;
+	int *order;		/* enabled non-meta rules by type */
+	size_t n_order;
+	int *meta_order;	/* enabled metas, dependencies first */
+	int lto;		/* the "local_tests_only" slot, always 1 */
+	struct rule_ac *ac[RULE_TYPE_COUNT];	/* prefilters */
+	char **lit_text[RULE_TYPE_COUNT];
+	size_t n_lit[RULE_TYPE_COUNT];
+	size_t n_meta;
+	double required;
+	struct rule_set_options opts;
+	pcre2_match_context *mctx;
+	pcre2_jit_stack *jit_stack;
+	pcre2_match_data *md;
+	/* loading state */
+	char **plugins;
+	size_t n_plugins;
+	struct kv *tags, *pre, *inter, *post;
+	size_t n_tags, n_pre, n_inter, n_post;
+	char *replace_start, *replace_end;
+	struct rule_lint *lint;
+	struct rule_lint own_lint;
+};
+
+static const char *const type_names[RULE_TYPE_COUNT] = {
+	"header", "body", "rawbody", "full", "uri", "meta",
+};
+
+const char *rule_type_name(enum rule_type type)
+{
+	return (unsigned)type < RULE_TYPE_COUNT ? type_names[type] : "?";
+}
+
+void rule_lint_init(struct rule_lint *lint)
+{
+	memset(lint, 0, sizeof(*lint));
+	str_init(&lint->messages, 256);
+}
+
+void rule_lint_deinit(struct rule_lint *lint)
+{
+	str_deinit(&lint->messages);
+}
+
+/* ------------------------------------------------------- diagnostics */
+
+struct where {
+	const char *file;
+	int line;
+};
+
+static void lint_msg(struct rule_set *rs, const struct where *w, int error,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void lint_msg(struct rule_set *rs, const struct where *w, int error,
+		     const char *fmt, ...)
+{
+	struct str sb = STR_INIT;
+	va_list ap;
+
+	if (w != NULL)
+		str_printf(&sb, "%s:%d: ", w->file, w->line);
+	va_start(ap, fmt);
+	str_vprintf(&sb, fmt, ap);
+	va_end(ap);
+	if (error)
+		rs->lint->errors++;
+	str_appends(&rs->lint->messages, sb.s);
+	str_appendc(&rs->lint->messages, '\n');
+	if (!rs->opts.quiet)
+		msg_warn("%s", sb.s);
+	str_deinit(&sb);
+}
+
+/* ---------------------------------------------------------- the table */
+
+static unsigned hash_name(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static int rule_find(const struct rule_set *rs, const char *name)
+{
+	size_t i;
+
+	if (rs->hash_cap == 0)
+		return -1;
+	for (i = hash_name(name) & (rs->hash_cap - 1);
+	     rs->hash[i] >= 0; i = (i + 1) & (rs->hash_cap - 1))
+		if (strcmp(rs->rules[rs->hash[i]].name, name) == 0)
+			return rs->hash[i];
+	return -1;
+}
+
+static void hash_insert(struct rule_set *rs, int idx)
+{
+	size_t i;
+
+	for (i = hash_name(rs->rules[idx].name) & (rs->hash_cap - 1);
+	     rs->hash[i] >= 0; i = (i + 1) & (rs->hash_cap - 1))
+		;
+	rs->hash[i] = idx;
+}
+
+static int rule_get(struct rule_set *rs, const char *name)
+{
+	int idx = rule_find(rs, name);
+	struct rule *r;
+
+	if (idx >= 0)
+		return idx;
+	if ((rs->n_rules + 1) * 2 > rs->hash_cap) {
+		size_t i;
+
+		rs->hash_cap = rs->hash_cap ? rs->hash_cap * 2 : 1024;
+		rs->hash = myrealloc(rs->hash, rs->hash_cap * sizeof(int));
+		for (i = 0; i < rs->hash_cap; i++)
+			rs->hash[i] = -1;
+		for (i = 0; i < rs->n_rules; i++)
+			hash_insert(rs, (int)i);
+	}
+	if (rs->n_rules == rs->cap_rules) {
+		rs->cap_rules = rs->cap_rules ? rs->cap_rules * 2 : 512;
+		rs->rules = myrealloc(rs->rules,
+				      rs->cap_rules * sizeof(*rs->rules));
+	}
+	r = &rs->rules[rs->n_rules];
+	memset(r, 0, sizeof(*r));
+	r->name = mystrdup(name);
+	r->hgroup = -1;
+	hash_insert(rs, (int)rs->n_rules);
+	return (int)rs->n_rules++;
+}
+
+/* forget a previous definition (a later file redefines the rule) */
+static void rule_clear_def(struct rule *r)
+{
+	if (r->re != NULL)
+		pcre2_code_free(r->re);
+	r->re = NULL;
+	r->jit = 0;
+	while (r->n_pieces > 0)
+		pcre2_code_free(r->pieces[--r->n_pieces]);
+	MYFREE(&r->pieces);
+	MYFREE(&r->pattern);
+	MYFREE(&r->why);
+	MYFREE(&r->where);
+	MYFREE(&r->expr_text);
+	rule_expr_deinit(&r->expr);
+	MYFREE(&r->lits);
+	r->n_lits = 0;
+	r->negate = r->exists = 0;
+	r->hgroup = -1;
+	r->status = ST_OK;
+	r->defined = 0;
+}
+
+static int valid_rule_name(const char *s)
+{
+	if (!(isalpha((unsigned char)*s) || *s == '_'))
+		return 0;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || *s == '_'))
+			return 0;
+	return 1;
+}
+
+/* ------------------------------------------------------------ regexes */
+
+/*
+ * Parse a Perl match operator at TEXT: /re/flags, m{re}flags, m!re!flags.
+ * Returns 0 and the pattern (allocated) and PCRE2 options, or -1 with an
+ * error.  *end_r points after the flags.
+ */
+static int parse_regex(const char *text, char **pattern_r, uint32_t *opts_r,
+		       const char **end_r, const char **error_r)
+{
+	const char *p = text, *start;
+	char open, close;
+	int depth = 0;
+	struct str pat = STR_INIT;
+	uint32_t opts = 0;
+
+	if (*p == 'm' && p[1] != '\0' && !isalnum((unsigned char)p[1]) &&
+	    !isspace((unsigned char)p[1]))
+		p++;
+	else if (*p != '/') {
+		*error_r = "missing regular expression";
+		return -1;
+	}
+	open = *p++;
+	switch (open) {
+	case '{': close = '}'; break;
+	case '(': close = ')'; break;
+	case '[': close = ']'; break;
+	case '<': close = '>'; break;
+	default: close = open;
+	}
+	start = p;
+	for (; *p; p++) {
+		if (*p == '\\' && p[1] != '\0') {
+			/* an escaped delimiter is the delimiter itself */
+			if (p[1] == close || p[1] == open) {
+				if (close == '/' || !(strchr("{}()[]<>", p[1])))
+					str_appendc(&pat, p[1]);
+				else
+					str_append(&pat, p, 2);
+			} else {
+				str_append(&pat, p, 2);
+			}
+			p++;
+			continue;
+		}
+		if (open != close && *p == open)
+			depth++;
+		else if (*p == close) {
+			if (depth == 0)
+				break;
+			depth--;
+		}
+		str_appendc(&pat, *p);
+	}
+	(void)start;
+	if (*p != close) {
+		str_deinit(&pat);
+		*error_r = "unterminated regular expression";
+		return -1;
+	}
+	p++;
+	for (; *p && !isspace((unsigned char)*p); p++) {
+		switch (*p) {
+		case 'i': opts |= PCRE2_CASELESS; break;
+		case 's': opts |= PCRE2_DOTALL; break;
+		case 'm': opts |= PCRE2_MULTILINE; break;
+		case 'x': opts |= PCRE2_EXTENDED; break;
+		case 'o': case 'g': break;
+		default:
+			str_deinit(&pat);
+			*error_r = "unknown regular expression flag";
+			return -1;
+		}
+	}
+	if (pat.s == NULL)
+		str_appends(&pat, "");
+	*pattern_r = str_steal(&pat);
+	*opts_r = opts;
+	*end_r = p;
+	return 0;
+}
+
+static pcre2_code *compile_regex(const char *pattern, uint32_t opts,
+				 struct str *error, int *code_r)
+{
+	int err;
+	PCRE2_SIZE off;
+	pcre2_code *re;
+
+	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts,
+			   &err, &off, NULL);
+	if (code_r != NULL)
+		*code_r = re == NULL ? err : 0;
+	if (re == NULL) {
+		PCRE2_UCHAR buf[256];
+
+		pcre2_get_error_message(err, buf, sizeof(buf));
+		str_printf(error, "bad regular expression: %s at offset %zu",
+			   (char *)buf, (size_t)off);
+		return NULL;
+	}
+	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	return re;
+}
+
+/*
+ * A pattern too large for this PCRE2 (link size 2: 64 KiB of compiled
+ * code) is split into pieces whose union matches the same texts: its
+ * top-level alternatives, or prefix(?:alt)suffix for each alternative of
+ * its largest top-level group that occurs exactly once.
+ */
+#define SPLIT_MAX_PIECES	1024
+#define SPLIT_MAX_DEPTH		4
+
+static const char *pat_skip_class(const char *p)
+{
+	p++;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	while (*p && *p != ']') {
+		if (*p == '\\' && p[1])
+			p += 2;
+		else if (*p == '[' && p[1] == ':') {
+			const char *e = strstr(p + 2, ":]");
+
+			p = e ? e + 2 : p + 1;
+		} else
+			p++;
+	}
+	return *p ? p + 1 : p;
+}
+
+/* offsets of the top-level '|' in [S, E) (at most MAX), -1 on error */
+static int pat_alternatives(const char *s, const char *e, const char **bars,
+			    int max)
+{
+	int depth = 0, n = 0;
+	const char *p = s;
+
+	while (p < e) {
+		if (*p == '\\') {
+			p += p + 1 < e ? 2 : 1;
+			continue;
+		}
+		if (*p == '[') {
+			p = pat_skip_class(p);
+			continue;
+		}
+		if (*p == '(')
+			depth++;
+		else if (*p == ')')
+			depth--;
+		else if (*p == '|' && depth == 0) {
+			if (n >= max)
+				return -1;
+			bars[n++] = p;
+		}
+		p++;
+	}
+	return depth == 0 ? n : -1;
+}
+
+static int split_compile(struct rule *r, const char *pattern, int depth);
+
+static int split_add(struct rule *r, const char *pattern, int depth)
+{
+	struct str err = STR_INIT;
+	int code;
+	pcre2_code *re;
+
+	if (r->n_pieces >= SPLIT_MAX_PIECES)
+		return -1;
+	re = compile_regex(pattern, r->re_opts, &err, &code);
+	str_deinit(&err);
+	if (re != NULL) {
+		r->pieces = myrealloc(r->pieces, (r->n_pieces + 1) *
+				      sizeof(*r->pieces));
+		r->pieces[r->n_pieces++] = re;
+		return 0;
+	}
+	if (code == PCRE2_ERROR_PATTERN_TOO_LARGE && depth < SPLIT_MAX_DEPTH)
+		return split_compile(r, pattern, depth + 1);
+	return -1;
+}
+
+static int split_compile(struct rule *r, const char *pattern, int depth)
+{
+	const char *end = pattern + strlen(pattern);
+	const char *bars[SPLIT_MAX_PIECES];
+	int n = pat_alternatives(pattern, end, bars, SPLIT_MAX_PIECES), i;
+	const char *p, *best_s = NULL, *best_e = NULL;
+
+	if (n > 0) {
+		const char *start = pattern;
+
+		for (i = 0; i <= n; i++) {
+			const char *stop = i < n ? bars[i] : end;
+			char *piece = mystrndup(start, (size_t)(stop - start));
+			int rc = split_add(r, piece, depth);
+
+			free(piece);
+			if (rc < 0)
+				return -1;
+			start = stop + 1;
+		}
+		return 0;
+	}
+	/* the largest top-level group, not quantified, with alternatives */
+	for (p = pattern; p < end;) {
+		if (*p == '\\') {
+			p += p + 1 < end ? 2 : 1;
+		} else if (*p == '[') {
+			p = pat_skip_class(p);
+		} else if (*p == '(') {
+			const char *q = p + 1;
+			int d = 1;
+
+			while (q < end && d > 0) {
+				if (*q == '\\')
+					q += q + 1 < end ? 2 : 1;
+				else if (*q == '[')
+					q = pat_skip_class(q);
+				else {
+					if (*q == '(')
+						d++;
+					else if (*q == ')')
+						d--;
+					q++;
+				}
+			}
+			if (d != 0)
+				return -1;
+			/* q is after ')'; a quantifier makes it unsplittable */
+			if (q >= end || strchr("?*+{", *q) == NULL) {
+				const char *cs = p + 1;
+
+				if (cs[0] == '?' && cs[1] == ':')
+					cs += 2;
+				else if (cs[0] == '?')
+					cs = NULL;	/* lookaround, options */
+				if (cs != NULL && (best_s == NULL ||
+						   q - p > best_e - best_s)) {
+					const char *b[1];
+
+					if (pat_alternatives(cs, q - 1, b, 1) != 0) {
+						best_s = p;
+						best_e = q;
+					}
+				}
+			}
+			p = q;
+		} else {
+			p++;
+		}
+	}
+	if (best_s == NULL)
+		return -1;
+	{
+		const char *cs = best_s + 1;
+
+		if (cs[0] == '?' && cs[1] == ':')
+			cs += 2;
+		n = pat_alternatives(cs, best_e - 1, bars, SPLIT_MAX_PIECES);
+		if (n <= 0)
+			return -1;
+		for (i = 0; i <= n; i++) {
+			const char *as = i == 0 ? cs : bars[i - 1] + 1;
+			const char *ae = i < n ? bars[i] : best_e - 1;
+			struct str piece = STR_INIT;
+			int rc;
+
+			str_append(&piece, pattern, (size_t)(best_s - pattern));
+			str_appends(&piece, "(?:");
+			str_append(&piece, as, (size_t)(ae - as));
+			str_appendc(&piece, ')');
+			str_appends(&piece, best_e);
+			rc = split_add(r, piece.s, depth);
+			str_deinit(&piece);
+			if (rc < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------- definitions */
+
+struct loader {
+	struct rule_set *rs;
+	struct where w;
+	int depth;		/* include nesting */
+	int cf;			/* reading .cf (else .pre) */
+};
+
+static int hgroup_get(struct rule_set *rs, enum hdr_kind kind,
+		      const char *name, int mods, const char *unset)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n_hgroups; i++) {
+		struct hgroup *g = &rs->hgroups[i];
+
+		if (g->kind == kind && g->mods == mods &&
+		    strcasecmp(g->name, name) == 0 &&
+		    ((g->unset == NULL && unset == NULL) ||
+		     (g->unset && unset && strcmp(g->unset, unset) == 0)))
+			return (int)i;
+	}
+	rs->hgroups = myrealloc(rs->hgroups,
+				(rs->n_hgroups + 1) * sizeof(*rs->hgroups));
+	rs->hgroups[rs->n_hgroups].kind = kind;
+	rs->hgroups[rs->n_hgroups].name = mystrdup(name);
+	rs->hgroups[rs->n_hgroups].mods = mods;
+	rs->hgroups[rs->n_hgroups].unset = unset ? mystrdup(unset) : NULL;
+	return (int)rs->n_hgroups++;
+}
+
+static void set_unsupported(struct rule *r, enum rule_status st,
+			    const char *why)
+{
+	r->status = st;
+	free(r->why);
+	r->why = mystrdup(why);
+}
+
+/* "header NAME ..." */
+static int def_header(struct loader *ld, struct rule *r, const char *v,
+		      const char **error_r)
+{
+	const char *p = v, *e;
+	char *hname;
+	int mods = 0;
+	enum hdr_kind kind = HK_PLAIN;
+
+	if (strncmp(p, "eval:", 5) == 0) {
+		set_unsupported(r, ST_EVAL, "eval test");
+		return 0;
+	}
+	if (strncmp(p, "exists:", 7) == 0) {
+		p += 7;
+		e = p;
+		while (*e && !isspace((unsigned char)*e))
+			e++;
+		if (e == p) {
+			*error_r = "missing header name after exists:";
+			return -1;
+		}
+		hname = mystrndup(p, (size_t)(e - p));
+		r->exists = 1;
+		r->hgroup = hgroup_get(ld->rs, strcasecmp(hname, "ToCc") == 0
+				       ? HK_TOCC
+				       : strcmp(hname, "MESSAGEID") == 0
+				       ? HK_MESSAGEID : HK_PLAIN, hname, 0, NULL);
+		free(hname);
+		return 0;
+	}
+	e = p;
+	while (*e && !isspace((unsigned char)*e) && *e != '=' && *e != '!')
+		e++;
+	if (e == p) {
+		*error_r = "missing header name";
+		return -1;
+	}
+	hname = mystrndup(p, (size_t)(e - p));
+	/* modifiers */
+	{
+		char *colon;
+
+		while ((colon = strrchr(hname, ':')) != NULL && colon != hname) {
+			const char *m = colon + 1;
+
+			if (strcmp(m, "raw") == 0)
+				mods |= HM_RAW;
+			else if (strcmp(m, "addr") == 0)
+				mods |= HM_ADDR;
+			else if (strcmp(m, "name") == 0)
+				mods |= HM_NAME;
+			else if (strcmp(m, "first") == 0)
+				mods |= HM_FIRST;
+			else if (strcmp(m, "last") == 0)
+				mods |= HM_LAST;
+			else {
+				set_unsupported(r, ST_UNSUPPORTED,
+						"header modifier");
+				free(hname);
+				return 0;
+			}
+			*colon = '\0';
+		}
+	}
+	if (strcmp(hname, "ALL") == 0)
+		kind = HK_ALL;
+	else if (strcasecmp(hname, "ToCc") == 0)
+		kind = HK_TOCC;
+	else if (strcasecmp(hname, "EnvelopeFrom") == 0)
+		kind = HK_ENVFROM;
+	else if (strcmp(hname, "MESSAGEID") == 0)
+		kind = HK_MESSAGEID;
+	else if (strncasecmp(hname, "X-Spam-Relays-", 14) == 0 ||
+		 strncmp(hname, "ALL-", 4) == 0 ||
+		 strcasecmp(hname, "X-Spam-Relays") == 0) {
+		set_unsupported(r, ST_UNSUPPORTED, "relay pseudo-header");
+		free(hname);
+		return 0;
+	}
+	p = e;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (strncmp(p, "=~", 2) == 0) {
+		r->negate = 0;
+	} else if (strncmp(p, "!~", 2) == 0) {
+		r->negate = 1;
+	} else {
+		free(hname);
+		*error_r = "expected =~ or !~ after the header name";
+		return -1;
+	}
+	p += 2;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (parse_regex(p, &r->pattern, &r->re_opts, &e, error_r) < 0) {
+		free(hname);
+		return -1;
+	}
+	p = e;
+	while (isspace((unsigned char)*p))
+		p++;
+	{
+		char *unset = NULL;
+
+		if (strncmp(p, "[if-unset:", 10) == 0) {
+			const char *s = p + 10, *c = strrchr(p, ']');
+
+			while (*s == ' ')
+				s++;
+			if (c == NULL) {
+				free(hname);
+				*error_r = "unterminated [if-unset: ...]";
+				return -1;
+			}
+			unset = mystrndup(s, (size_t)(c - s));
+		} else if (*p != '\0') {
+			free(hname);
+			*error_r = "junk after the regular expression";
+			return -1;
+		}
+		r->hgroup = hgroup_get(ld->rs, kind, hname, mods, unset);
+		free(unset);
+	}
+	free(hname);
+	return 0;
+}
+
+static int def_regex_rule(struct rule *r, const char *v, const char **error_r)
+{
+	const char *e;
+
+	if (strncmp(v, "eval:", 5) == 0) {
+		set_unsupported(r, ST_EVAL, "eval test");
+		return 0;
+	}
+	if (parse_regex(v, &r->pattern, &r->re_opts, &e, error_r) < 0)
+		return -1;
+	while (isspace((unsigned char)*e))
+		e++;
+	if (*e != '\0') {
+		*error_r = "junk after the regular expression";
+		return -1;
+	}
+	return 0;
+}
+
+static void def_rule(struct loader *ld, enum rule_type type, const char *v)
+{
+	struct rule_set *rs = ld->rs;
+	char name[256];
+	size_t n = strcspn(v, " \t");
+	const char *error = NULL;
+	struct rule *r;
+	int idx, rc;
+	struct str where = STR_INIT;
+
+	if (n == 0 || n >= sizeof(name)) {
+		lint_msg(rs, &ld->w, 1, "%s: missing or too long rule name",
+			 rule_type_name(type));
+		return;
+	}
+	memcpy(name, v, n);
+	name[n] = '\0';
+	if (!valid_rule_name(name)) {
+		lint_msg(rs, &ld->w, 1, "%s: bad rule name \"%s\"",
+			 rule_type_name(type), name);
+		return;
+	}
+	v += n;
+	while (isspace((unsigned char)*v))
+		v++;
+	idx = rule_get(rs, name);
+	r = &rs->rules[idx];
+	rule_clear_def(r);
+	r->type = type;
+	str_printf(&where, "%s:%d", ld->w.file, ld->w.line);
+	r->where = str_steal(&where);
+	if (type == RULE_HEADER) {
+		rc = def_header(ld, r, v, &error);
+	} else if (type == RULE_META) {
+		if (*v == '\0') {
+			error = "empty meta expression";
+			rc = -1;
+		} else {
+			r->expr_text = mystrdup(v);
+			rc = 0;
+		}
+	} else {
+		rc = def_regex_rule(r, v, &error);
+	}
+	if (rc < 0) {
+		lint_msg(rs, &ld->w, 1, "%s %s: %s; rule skipped",
+			 rule_type_name(type), name, error);
+		r->status = ST_BAD;
+		r->why = mystrdup(error);
+		return;
+	}
+	r->defined = 1;
+}
+
+static int parse_score(const char *v, double *score_r)
+{
+	char *end;
+	double d;
+
+	while (*v == ' ' || *v == '\t' || *v == '(')
+		v++;
+	errno = 0;
+	d = strtod(v, &end);
+	if (end == v || errno != 0 || !isfinite(d))
+		return -1;
+	if (*end != '\0' && *end != ' ' && *end != '\t' && *end != ')')
+		return -1;
+	*score_r = d;
+	return 0;
+}
+
+static void set_score(struct loader *ld, const char *v)
+{
+	char name[256];
+	size_t n = strcspn(v, " \t");
+	double s;
+	struct rule *r;
+	int idx;
+
+	if (n == 0 || n >= sizeof(name)) {
+		lint_msg(ld->rs, &ld->w, 1, "score: missing rule name");
+		return;
+	}
+	memcpy(name, v, n);
+	name[n] = '\0';
+	v += n;
+	while (isspace((unsigned char)*v))
+		v++;
+	if (parse_score(v, &s) < 0) {
+		lint_msg(ld->rs, &ld->w, 1, "score %s: bad score \"%s\"",
+			 name, v);
+		return;
+	}
+	idx = rule_get(ld->rs, name);
+	r = &ld->rs->rules[idx];
+	r->score = s;
+	r->has_score = 1;
+}
+
+static void set_named(struct loader *ld, const char *key, const char *v)
+{
+	char name[256];
+	size_t n = strcspn(v, " \t");
+	struct rule *r;
+	int idx;
+
+	if (n == 0 || n >= sizeof(name)) {
+		lint_msg(ld->rs, &ld->w, 1, "%s: missing rule name", key);
+		return;
+	}
+	memcpy(name, v, n);
+	name[n] = '\0';
+	v += n;
+	while (isspace((unsigned char)*v))
+		v++;
+	idx = rule_get(ld->rs, name);
+	r = &ld->rs->rules[idx];
+	if (strcmp(key, "describe") == 0) {
+		free(r->desc);
+		r->desc = mystrdup(v);
+	} else {		/* tflags */
+		char *copy = mystrdup(v), *tok, *save = NULL;
+
+		r->tflags = 0;
+		r->maxhits = 0;
+		for (tok = strtok_r(copy, " \t", &save); tok;
+		     tok = strtok_r(NULL, " \t", &save)) {
+			if (strcmp(tok, "nice") == 0)
+				r->tflags |= TF_NICE;
+			else if (strcmp(tok, "multiple") == 0)
+				r->tflags |= TF_MULTIPLE;
+			else if (strcmp(tok, "nosubject") == 0)
+				r->tflags |= TF_NOSUBJECT;
+			else if (strcmp(tok, "net") == 0)
+				r->tflags |= TF_NET;
+			else if (strncmp(tok, "maxhits=", 8) == 0)
+				r->maxhits = atoi(tok + 8);
+		}
+		free(copy);
+	}
+}
+
+static void kv_set(struct kv **v, size_t *n, const char *key,
+		   const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*v)[i].key, key) == 0) {
+			free((*v)[i].value);
+			(*v)[i].value = mystrdup(value);
+			return;
+		}
+	*v = myrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].key = mystrdup(key);
+	(*v)[*n].value = mystrdup(value);
+	(*n)++;
+}
+
+static const char *kv_get(const struct kv *v, size_t n, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].key, key) == 0)
+			return v[i].value;
+	return NULL;
+}
+
+static int plugin_loaded(const struct rule_set *rs, const char *name,
+			 size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n_plugins; i++)
+		if (strlen(rs->plugins[i]) == len &&
+		    strncmp(rs->plugins[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* "if" expressions: version, perl_version, plugin(), can(), has() */
+struct if_ctx {
+	struct rule_set *rs;
+	double values[64];
+	int n;
+};
+
+static int if_resolve(void *vctx, const char *name, size_t len)
+{
+	struct if_ctx *c = vctx;
+	double v = 0;
+
+	if (c->n >= 64)
+		return -1;
+	if (len == 7 && strncmp(name, "version", 7) == 0) {
+		v = RULE_SA_VERSION;
+	} else if (len == 12 && strncmp(name, "perl_version", 12) == 0) {
+		v = 5.036;
+	} else if (len > 8 && (strncmp(name, "plugin(", 7) == 0 ||
+			       strncmp(name, "plugin ", 7) == 0)) {
+		const char *a = strchr(name, '(') + 1, *b = name + len - 1;
+
+		while (*a == ' ')
+			a++;
+		while (b > a && b[-1] == ' ')
+			b--;
+		v = plugin_loaded(c->rs, a, (size_t)(b - a));
+	} else if (len > 5 && (strncmp(name, "can", 3) == 0 ||
+			       strncmp(name, "has", 3) == 0)) {
+		/* can(Mail::SpamAssassin::Conf::feature_x): SA 4 features;
+		   can(Mail::SpamAssassin::Plugin::P::has_x): P loaded */
+		const char *a = strchr(name, '(') + 1, *b = name + len - 1;
+		const char *last;
+
+		while (*a == ' ')
+			a++;
+		while (b > a && b[-1] == ' ')
+			b--;
+		last = NULL;
+		for (const char *q = a; q + 1 < b; q++)
+			if (q[0] == ':' && q[1] == ':')
+				last = q;
+		if (last == NULL)
+			v = 0;
+		else if (strncmp(a, "Mail::SpamAssassin::Conf::", 26) == 0)
+			v = 1;
+		else
+			v = plugin_loaded(c->rs, a, (size_t)(last - a));
+	}
+	c->values[c->n] = v;
+	return c->n++;
+}
+
+static int eval_if(struct loader *ld, const char *expr, int *value_r)
+{
+	struct if_ctx c;
+	struct rule_expr *e;
+	char *error = NULL;
+
+	memset(&c, 0, sizeof(c));
+	c.rs = ld->rs;
+	e = rule_expr_compile(expr, if_resolve, &c, &error);
+	if (e == NULL) {
+		lint_msg(ld->rs, &ld->w, 1, "bad if expression: %s", error);
+		free(error);
+		return -1;
+	}
+	*value_r = rule_expr_eval(e, c.values) != 0;
+	rule_expr_deinit(&e);
+	return 0;
+}
+
+static int load_path(struct rule_set *rs, const char *path, int cf, int depth);
+
+/* SpamAssassin settings that make no sense for our engine: accepted */
+static int ignored_setting(const char *key)
+{
+	(void)key;
+	return 1;
+}
+
+static void load_line(struct loader *ld, char *line)
+{
+	struct rule_set *rs = ld->rs;
+	char *key = line, *v;
+
+	v = key + strcspn(key, " \t");
+	if (*v != '\0') {
+		*v++ = '\0';
+		while (isspace((unsigned char)*v))
+			v++;
+	}
+	for (char *k = key; *k; k++)
+		*k = (char)tolower((unsigned char)*k);
+	if (strcmp(key, "loadplugin") == 0 || strcmp(key, "tryplugin") == 0) {
+		char *name = mystrndup(v, strcspn(v, " \t"));
+
+		if (name[0] == '\0') {
+			lint_msg(rs, &ld->w, 1, "%s: missing plugin name", key);
+			free(name);
+			return;
+		}
+		if (!plugin_loaded(rs, name, strlen(name))) {
+			rs->plugins = myrealloc(rs->plugins,
+						(rs->n_plugins + 1) *
+						sizeof(char *));
+			rs->plugins[rs->n_plugins++] = name;
+		} else {
+			free(name);
+		}
+		rs->lint->plugins++;
+		return;
+	}
+	if (!ld->cf) {
+		/* .pre files: only plugin lines matter */
+		rs->lint->ignored_settings++;
+		return;
+	}
+	if (strcmp(key, "header") == 0)
+		def_rule(ld, RULE_HEADER, v);
+	else if (strcmp(key, "body") == 0)
+		def_rule(ld, RULE_BODY, v);
+	else if (strcmp(key, "rawbody") == 0)
+		def_rule(ld, RULE_RAWBODY, v);
+	else if (strcmp(key, "full") == 0)
+		def_rule(ld, RULE_FULL, v);
+	else if (strcmp(key, "uri") == 0)
+		def_rule(ld, RULE_URI, v);
+	else if (strcmp(key, "meta") == 0)
+		def_rule(ld, RULE_META, v);
+	else if (strcmp(key, "score") == 0)
+		set_score(ld, v);
+	else if (strcmp(key, "describe") == 0 || strcmp(key, "tflags") == 0)
+		set_named(ld, key, v);
+	else if (strcmp(key, "required_score") == 0 ||
+		 strcmp(key, "required_hits") == 0) {
+		double d;
+
+		if (parse_score(v, &d) < 0)
+			lint_msg(rs, &ld->w, 1, "%s: bad number \"%s\"", key, v);
+		else
+			rs->required = d;
+	} else if (strcmp(key, "include") == 0) {
+		struct str path = STR_INIT;
+
+		if (v[0] == '/') {
+			str_appends(&path, v);
+		} else {
+			const char *slash = strrchr(ld->w.file, '/');
+
+			if (slash != NULL)
+				str_append(&path, ld->w.file,
+					   (size_t)(slash + 1 - ld->w.file));
+			str_appends(&path, v);
+		}
+		if (ld->depth >= RULE_MAX_INCLUDE)
+			lint_msg(rs, &ld->w, 1, "include %s: nested too deeply",
+				 v);
+		else if (load_path(rs, path.s, 1, ld->depth + 1) < 0)
+			lint_msg(rs, &ld->w, 1, "include %s: %s", v,
+				 strerror(errno));
+		str_deinit(&path);
+	} else if (strcmp(key, "lang") == 0) {
+		rs->lint->lang_lines++;
+	} else if (strcmp(key, "replace_tag") == 0 ||
+		   strcmp(key, "replace_pre") == 0 ||
+		   strcmp(key, "replace_inter") == 0 ||
+		   strcmp(key, "replace_post") == 0) {
+		char *name = mystrndup(v, strcspn(v, " \t"));
+		const char *val = v + strlen(name);
+
+		while (isspace((unsigned char)*val))
+			val++;
+		if (key[8] == 't')
+			kv_set(&rs->tags, &rs->n_tags, name, val);
+		else if (key[8] == 'p' && key[9] == 'r')
+			kv_set(&rs->pre, &rs->n_pre, name, val);
+		else if (key[8] == 'i')
+			kv_set(&rs->inter, &rs->n_inter, name, val);
+		else
+			kv_set(&rs->post, &rs->n_post, name, val);
+		free(name);
+	} else if (strcmp(key, "replace_rules") == 0) {
+		char *copy = mystrdup(v), *tok, *save = NULL;
+
+		for (tok = strtok_r(copy, " \t", &save); tok;
+		     tok = strtok_r(NULL, " \t", &save)) {
+			int idx = rule_get(rs, tok);
+
+			rs->rules[idx].replace = 1;
+		}
+		free(copy);
+	} else if (strcmp(key, "replace_start") == 0) {
+		free(rs->replace_start);
+		rs->replace_start = mystrdup(v);
+	} else if (strcmp(key, "replace_end") == 0) {
+		free(rs->replace_end);
+		rs->replace_end = mystrdup(v);
+	} else if (ignored_setting(key)) {
+		rs->lint->ignored_settings++;
+	}
+}
+
+/* read one file; if-stack is per file, as in SpamAssassin */
+static int load_file(struct rule_set *rs, const char *path, int cf, int depth)
+{
+	FILE *fp = fopen(path, "r");
+	struct loader ld;
+	char *buf;
+	struct {
+		int active, taken, in_else;
+	} stack[RULE_MAX_IF];
+	int sp = 0, active = 1;
+
+	if (fp == NULL)
+		return -1;
+	rs->lint->files++;
+	memset(&ld, 0, sizeof(ld));
+	ld.rs = rs;
+	ld.w.file = path;
+	ld.depth = depth;
+	ld.cf = cf;
+	buf = mymalloc(RULE_MAX_LINE);
+	while (fgets(buf, RULE_MAX_LINE, fp) != NULL) {
+		size_t len = strlen(buf);
+		char *p, *out, *line;
+		char *key;
+		size_t kl;
+
+		ld.w.line++;
+		if (len > 0 && buf[len - 1] != '\n' && !feof(fp)) {
+			int c;
+
+			while ((c = getc(fp)) != EOF && c != '\n')
+				;
+			lint_msg(rs, &ld.w, 1, "line too long; skipped");
+			continue;
+		}
+		/* comments: an unescaped '#'; "\#" is a literal '#' */
+		for (p = out = buf; *p; p++) {
+			if (*p == '#' && (p == buf || p[-1] != '\\'))
+				break;
+			if (*p == '\\' && p[1] == '#') {
+				continue;
+			}
+			*out++ = *p;
+		}
+		*out = '\0';
+		while (out > buf && isspace((unsigned char)out[-1]))
+			*--out = '\0';
+		line = buf;
+		while (isspace((unsigned char)*line))
+			line++;
+		if (*line == '\0')
+			continue;
+		kl = strcspn(line, " \t");
+		key = line;
+		if ((kl == 8 && strncasecmp(key, "ifplugin", 8) == 0) ||
+		    (kl == 2 && strncasecmp(key, "if", 2) == 0)) {
+			const char *arg = line + kl;
+			int val = 0;
+
+			while (isspace((unsigned char)*arg))
+				arg++;
+			if (sp >= RULE_MAX_IF) {
+				lint_msg(rs, &ld.w, 1, "if nested too deeply");
+				continue;
+			}
+			if (active) {
+				if (kl == 8)
+					val = plugin_loaded(rs, arg, strlen(arg));
+				else if (eval_if(&ld, arg, &val) < 0)
+					val = 0;
+			}
+			stack[sp].active = active;
+			stack[sp].taken = val;
+			stack[sp].in_else = 0;
+			sp++;
+			active = active && val;
+			continue;
+		}
+		if (kl == 4 && strncasecmp(key, "else", 4) == 0) {
+			if (sp == 0 || stack[sp - 1].in_else) {
+				lint_msg(rs, &ld.w, 1, "else without if");
+				continue;
+			}
+			stack[sp - 1].in_else = 1;
+			active = stack[sp - 1].active && !stack[sp - 1].taken;
+			continue;
+		}
+		if (kl == 5 && strncasecmp(key, "endif", 5) == 0) {
+			if (sp == 0) {
+				lint_msg(rs, &ld.w, 1, "endif without if");
+				continue;
+			}
+			sp--;
+			active = stack[sp].active;
+			continue;
+		}
+		if (!active)
+			continue;
+		load_line(&ld, line);
+	}
+	if (ferror(fp))
+		lint_msg(rs, &ld.w, 1, "read error: %s", strerror(errno));
+	if (sp > 0)
+		lint_msg(rs, &ld.w, 1, "missing endif");
+	fclose(fp);
+	free(buf);
+	return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* PATH is a file or a directory whose *.cf (or *.pre) files are read */
+static int load_path(struct rule_set *rs, const char *path, int cf, int depth)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, i;
+	const char *ext = cf ? ".cf" : ".pre";
+
+	if (stat(path, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode))
+		return cf || depth > 0 ? load_file(rs, path, cf, depth) : 0;
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name), el = strlen(ext);
+
+		if (l > el && strcmp(de->d_name + l - el, ext) == 0 &&
+		    de->d_name[0] != '.') {
+			names = myrealloc(names, (n + 1) * sizeof(char *));
+			names[n++] = mystrdup(de->d_name);
+		}
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof(char *), name_cmp);
+	for (i = 0; i < n; i++) {
+		struct str p = STR_INIT;
+
+		str_printf(&p, "%s/%s", path, names[i]);
+		if (load_file(rs, p.s, cf, depth) < 0)
+			lint_msg(rs, NULL, 1, "%s: %s", p.s, strerror(errno));
+		str_deinit(&p);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+/* ----------------------------------------------------- finish loading */
+
+/* ReplaceTags: substitute <TAG>, <pre X>, <inter X>, <post X> */
+static char *replace_tags(struct rule_set *rs, const char *re)
+{
+	const char *start = rs->replace_start ? rs->replace_start : "<";
+	const char *end = rs->replace_end ? rs->replace_end : ">";
+	char *cur = mystrdup(re);
+	int pass;
+
+	for (pass = 0; pass <= 5; pass++) {
+		const char *pre = NULL, *post = NULL, *inter = NULL;
+		const char *kinds[3] = { "pre ", "post ", "inter " };
+		const char **vals[3] = { &pre, &post, &inter };
+		struct str out = STR_INIT;
+		const char *p;
+		int again = 0, k, first = 1;
+
+		for (k = 0; k < 3; k++) {
+			struct str tag = STR_INIT;
+			char *at, *close;
+
+			str_printf(&tag, "%s%s", start, kinds[k]);
+			at = strstr(cur, tag.s);
+			if (at != NULL &&
+			    (close = strstr(at + tag.len, end)) != NULL) {
+				char *name = mystrndup(at + tag.len,
+						       (size_t)(close - at -
+								tag.len));
+				const struct kv *tab = k == 0 ? rs->pre
+						     : k == 1 ? rs->post
+							      : rs->inter;
+				size_t nt = k == 0 ? rs->n_pre
+					  : k == 1 ? rs->n_post : rs->n_inter;
+
+				*vals[k] = kv_get(tab, nt, name);
+				free(name);
+				memmove(at, close + strlen(end),
+					strlen(close + strlen(end)) + 1);
+			}
+			str_deinit(&tag);
+		}
+		/* split on <[^<>]+> as SpamAssassin does */
+		p = cur;
+		while (*p) {
+			const char *lt = strchr(p, '<'), *gt;
+
+			while (lt != NULL) {
+				gt = lt + 1;
+				while (*gt && *gt != '<' && *gt != '>')
+					gt++;
+				if (*gt == '>' && gt > lt + 1)
+					break;
+				lt = strchr(lt + 1, '<');
+			}
+			if (lt == NULL) {
+				str_appends(&out, p);
+				break;
+			}
+			gt = strchr(lt, '>');
+			if (lt > p)
+				str_append(&out, p, (size_t)(lt - p));
+			else if (inter != NULL && (first || 1))
+				str_appends(&out, inter);
+			{
+				char *name = mystrndup(lt + 1,
+						       (size_t)(gt - lt - 1));
+				const char *rep = kv_get(rs->tags, rs->n_tags,
+							 name);
+
+				if (pre != NULL)
+					str_appends(&out, pre);
+				if (rep != NULL && rep[0] != '\0') {
+					str_appends(&out, rep);
+					if (strchr(rep, '<') && strchr(rep, '>'))
+						again = 1;
+				} else {
+					str_append(&out, lt,
+						   (size_t)(gt + 1 - lt));
+				}
+				if (post != NULL)
+					str_appends(&out, post);
+				free(name);
+			}
+			first = 0;
+			p = gt + 1;
+		}
+		free(cur);
+		cur = str_steal(&out);
+		if (!again)
+			break;
+	}
+	return cur;
+}
+
+struct meta_ctx {
+	struct rule_set *rs;
+	int local_tests_only;
+};
+
+static int meta_resolve(void *vctx, const char *name, size_t len)
+{
+	struct meta_ctx *c = vctx;
+	char buf[256];
+
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	if (strcmp(buf, "local_tests_only") == 0)
+		return c->rs->lto;
+	/* an unknown name is a placeholder: never hits, unsupported */
+	return rule_get(c->rs, buf);
+}
+
+static double effective_score(const struct rule *r)
+{
+	double s;
+
+	if (r->has_score)
+		return r->score;
+	s = strncmp(r->name, "T_", 2) == 0 ? 0.01 : 1.0;
+	return (r->tflags & TF_NICE) ? -s : s;
+}
+
+/* bit 1: reaches a supported rule; bit 2: reaches an unsupported one */
+static int meta_support(struct rule_set *rs, int idx, int depth)
+{
+	struct rule *r = &rs->rules[idx];
+	const int *vars;
+	size_t n, i;
+	int mask = 0;
+
+	if (idx == rs->lto)
+		return 1;
+	if (r->type != RULE_META)
+		return r->defined && r->status == ST_OK ? 1 : 2;
+	if (r->expr == NULL || depth > 50)
+		return 2;
+	vars = rule_expr_vars(r->expr, &n);
+	for (i = 0; i < n; i++)
+		mask |= meta_support(rs, vars[i], depth + 1);
+	return mask == 0 ? 1 : mask;
+}
+
+/* literals for the body and rawbody rules, one automaton per type */
+static void build_prefilters(struct rule_set *rs)
+{
+	size_t i, k;
+
+	for (i = 0; i < rs->n_rules; i++) {
+		struct rule *r = &rs->rules[i];
+		char **lits;
+		size_t n;
+		int t = r->type;
+
+		if (!r->enabled || (t != RULE_BODY && t != RULE_RAWBODY))
+			continue;
+		if (!rule_prefilter_literals(r->pattern, r->re_opts, &lits, &n))
+			continue;
+		r->lits = mymalloc(n * sizeof(int));
+		r->n_lits = n;
+		rs->lint->prefiltered++;
+		for (k = 0; k < n; k++) {
+			size_t j;
+
+			for (j = 0; j < rs->n_lit[t]; j++)
+				if (strcmp(rs->lit_text[t][j], lits[k]) == 0)
+					break;
+			if (j == rs->n_lit[t]) {
+				rs->lit_text[t] = myrealloc(rs->lit_text[t],
+							    (j + 1) *
+							    sizeof(char *));
+				rs->lit_text[t][j] = lits[k];
+				rs->n_lit[t]++;
+			} else {
+				free(lits[k]);
+			}
+			r->lits[k] = (int)j;
+		}
+		free(lits);
+	}
+	for (k = 0; k < RULE_TYPE_COUNT; k++)
+		if (rs->n_lit[k] > 0)
+			rs->ac[k] = rule_ac_build(rs->lit_text[k], rs->n_lit[k]);
+}
+
+static void finish(struct rule_set *rs)
+{
+	size_t i;
+	struct meta_ctx mc = { rs, 1 };
+	int *state;
+
+	for (i = 0; i < rs->n_rules; i++) {
+		struct rule *r = &rs->rules[i];
+		struct str err = STR_INIT;
+		struct where w = { r->where ? r->where : "?", 0 };
+
+		if (!r->defined || r->status != ST_OK)
+			continue;
+		if (r->type == RULE_META) {
+			char *error = NULL;
+			struct rule_expr *e;
+
+			e = rule_expr_compile(r->expr_text, meta_resolve, &mc,
+					      &error);
+			/* placeholders may have moved the table */
+			r = &rs->rules[i];
+			r->expr = e;
+			if (r->expr == NULL) {
+				lint_msg(rs, NULL, 1, "%s: meta %s: %s; rule "
+					 "skipped", w.file, r->name, error);
+				free(error);
+				r->status = ST_BAD;
+			}
+			continue;
+		}
+		if (r->type == RULE_HEADER && r->exists)
+			continue;
+		if (r->replace && rs->n_tags > 0) {
+			char *nre = replace_tags(rs, r->pattern);
+
+			free(r->pattern);
+			r->pattern = nre;
+		}
+		{
+			int code;
+
+			r->re = compile_regex(r->pattern, r->re_opts, &err,
+					      &code);
+			if (r->re != NULL) {
+				size_t jsize = 0;
+
+				r->jit = pcre2_pattern_info(r->re,
+							    PCRE2_INFO_JITSIZE,
+							    &jsize) == 0 &&
+					 jsize > 0;
+			}
+			if (r->re == NULL &&
+			    code == PCRE2_ERROR_PATTERN_TOO_LARGE) {
+				if (split_compile(r, r->pattern, 0) == 0)
+					continue;
+				while (r->n_pieces > 0)
+					pcre2_code_free(r->pieces[--r->n_pieces]);
+				MYFREE(&r->pieces);
+				/* valid, but beyond this PCRE2: not a bad line */
+				lint_msg(rs, NULL, 0, "%s: %s %s: regular "
+					 "expression too large for PCRE2 (%s); "
+					 "rule unsupported", w.file,
+					 rule_type_name(r->type), r->name,
+					 err.s);
+				set_unsupported(r, ST_UNSUPPORTED,
+						"regex too large for PCRE2");
+				str_deinit(&err);
+				continue;
+			}
+		}
+		if (r->re == NULL) {
+			lint_msg(rs, NULL, 1, "%s: %s %s: %s; rule skipped",
+				 w.file, rule_type_name(r->type), r->name,
+				 err.s);
+			r->status = ST_BAD;
+		}
+		str_deinit(&err);
+	}
+	/* what runs */
+	for (i = 0; i < rs->n_rules; i++) {
+		struct rule *r = &rs->rules[i];
+
+		if (!r->defined)
+			continue;
+		if (r->status == ST_EVAL) {
+			rs->lint->eval[r->type]++;
+			continue;
+		}
+		if (r->status == ST_UNSUPPORTED) {
+			rs->lint->unsupported[r->type]++;
+			continue;
+		}
+		if (r->status != ST_OK)
+			continue;
+		if (effective_score(r) == 0 || (r->tflags & TF_NET)) {
+			rs->lint->disabled++;
+			continue;
+		}
+		r->enabled = 1;
+		rs->lint->loaded[r->type]++;
+		if (r->type != RULE_META) {
+			rs->order = myrealloc(rs->order, (rs->n_order + 1) *
+					      sizeof(int));
+			rs->order[rs->n_order++] = (int)i;
+		}
+	}
+	build_prefilters(rs);
+	for (i = 0; i < rs->n_rules; i++) {
+		struct rule *r = &rs->rules[i];
+
+		if (!r->enabled || r->type != RULE_META)
+			continue;
+		switch (meta_support(rs, (int)i, 0)) {
+		case 2:
+			r->meta_bad_deps = 2;
+			rs->lint->meta_unsupported++;
+			break;
+		case 3:
+			r->meta_bad_deps = 1;
+			rs->lint->meta_partial++;
+			break;
+		}
+	}
+	/* metas, dependencies first; loops are reported and skipped */
+	state = mycalloc(rs->n_rules + 1, sizeof(int));
+	for (i = 0; i < rs->n_rules; i++) {
+		struct rule *r = &rs->rules[i];
+		int stack_idx[512], stack_pos[512], sp = 0;
+
+		if (!r->enabled || r->type != RULE_META || state[i] != 0)
+			continue;
+		stack_idx[0] = (int)i;
+		stack_pos[0] = 0;
+		state[i] = 1;
+		sp = 1;
+		while (sp > 0) {
+			int cur = stack_idx[sp - 1];
+			const int *vars;
+			size_t nv;
+
+			vars = rule_expr_vars(rs->rules[cur].expr, &nv);
+			if ((size_t)stack_pos[sp - 1] < nv) {
+				int dep = vars[stack_pos[sp - 1]++];
+				struct rule *d;
+
+				d = &rs->rules[dep];
+				if (!d->enabled || d->type != RULE_META)
+					continue;
+				if (state[dep] == 1) {
+					lint_msg(rs, NULL, 1,
+						 "%s: meta %s: dependency loop "
+						 "through %s; rule skipped",
+						 rs->rules[cur].where,
+						 rs->rules[cur].name, d->name);
+					rs->rules[cur].enabled = 0;
+					continue;
+				}
+				if (state[dep] == 0 && sp < 512) {
+					state[dep] = 1;
+					stack_idx[sp] = dep;
+					stack_pos[sp] = 0;
+					sp++;
+				}
+				continue;
+			}
+			state[cur] = 2;
+			rs->meta_order = myrealloc(rs->meta_order,
+						   (rs->n_meta + 1) *
+						   sizeof(int));
+			rs->meta_order[rs->n_meta++] = cur;
+			sp--;
+		}
+	}
+	free(state);
+}
+
+struct rule_set *rule_set_load(const char *const *dirs, size_t n_dirs,
+			       const struct rule_set_options *opts,
+			       struct rule_lint *lint, char **error_r)
+{
+	struct rule_set *rs = mycalloc(1, sizeof(*rs));
+	struct rule_set_options defaults = RULE_SET_OPTIONS_INIT;
+	size_t i;
+	int readable = 0;
+
+	rs->opts = opts ? *opts : defaults;
+	rs->required = RULE_DEFAULT_REQUIRED;
+	if (lint == NULL) {
+		rule_lint_init(&rs->own_lint);
+		lint = &rs->own_lint;
+	}
+	rs->lint = lint;
+	for (i = 0; i < n_dirs; i++)
+		if (load_path(rs, dirs[i], 0, 0) == 0)
+			readable++;
+	for (i = 0; i < n_dirs; i++)
+		if (load_path(rs, dirs[i], 1, 0) < 0)
+			lint_msg(rs, NULL, 1, "%s: %s", dirs[i],
+				 strerror(errno));
+	if (readable == 0) {
+		struct str sb = STR_INIT;
+
+		str_printf(&sb, "no rule directory could be read (%zu given)",
+			   n_dirs);
+		*error_r = str_steal(&sb);
+		rs->lint = NULL;
+		rule_set_deinit(&rs);
+		return NULL;
+	}
+	rs->lto = rule_get(rs, "local_tests_only");
+	finish(rs);
+	rs->mctx = pcre2_match_context_create(NULL);
+	if (rs->opts.match_limit > 0) {
+		pcre2_set_match_limit(rs->mctx, (uint32_t)rs->opts.match_limit);
+		pcre2_set_depth_limit(rs->mctx,
+				      (uint32_t)(rs->opts.match_limit / 10 + 1));
+	}
+	rs->jit_stack = pcre2_jit_stack_create(32 * 1024, 4 * 1024 * 1024,
+					       NULL);
+	if (rs->jit_stack != NULL)
+		pcre2_jit_stack_assign(rs->mctx, NULL, rs->jit_stack);
+	rs->md = pcre2_match_data_create(32, NULL);
+	rs->lint = NULL;
+	return rs;
+}
+
+void rule_set_deinit(struct rule_set **rsp)
+{
+	struct rule_set *rs = *rsp;
+	size_t i;
+
+	if (rs == NULL)
+		return;
+	for (i = 0; i < rs->n_rules; i++) {
+		rule_clear_def(&rs->rules[i]);
+		free(rs->rules[i].name);
+		free(rs->rules[i].desc);
+	}
+	free(rs->rules);
+	free(rs->hash);
+	for (i = 0; i < rs->n_hgroups; i++) {
+		free(rs->hgroups[i].name);
+		free(rs->hgroups[i].unset);
+	}
+	free(rs->hgroups);
+	free(rs->order);
+	free(rs->meta_order);
+	for (i = 0; i < RULE_TYPE_COUNT; i++) {
+		size_t j;
+
+		rule_ac_deinit(&rs->ac[i]);
+		for (j = 0; j < rs->n_lit[i]; j++)
+			free(rs->lit_text[i][j]);
+		free(rs->lit_text[i]);
+	}
+	for (i = 0; i < rs->n_plugins; i++)
+		free(rs->plugins[i]);
+	free(rs->plugins);
+#define FREE_KV(v, n) do { for (i = 0; i < (n); i++) { \
+	free((v)[i].key); free((v)[i].value); } free(v); } while (0)
+	FREE_KV(rs->tags, rs->n_tags);
+	FREE_KV(rs->pre, rs->n_pre);
+	FREE_KV(rs->inter, rs->n_inter);
+	FREE_KV(rs->post, rs->n_post);
+	free(rs->replace_start);
+	free(rs->replace_end);
+	if (rs->md)
+		pcre2_match_data_free(rs->md);
+	if (rs->mctx)
+		pcre2_match_context_free(rs->mctx);
+	if (rs->jit_stack)
+		pcre2_jit_stack_free(rs->jit_stack);
+	rule_lint_deinit(&rs->own_lint);
+	free(rs);
+	*rsp = NULL;
+}
+
+double rule_set_required(const struct rule_set *rs)
+{
+	return rs->required;
+}
+
+size_t rule_set_count(const struct rule_set *rs)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rs->n_rules; i++)
+		n += rs->rules[i].defined || rs->rules[i].status == ST_BAD;
+	return n;
+}
+
+void rule_set_list(const struct rule_set *rs, FILE *fp)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n_rules; i++) {
+		const struct rule *r = &rs->rules[i];
+		const char *st;
+
+		if ((!r->defined && r->status != ST_BAD) || (int)i == rs->lto)
+			continue;
+		if (r->status == ST_BAD)
+			st = "bad";
+		else if (r->status == ST_EVAL)
+			st = "eval";
+		else if (r->status == ST_UNSUPPORTED)
+			st = "unsupported";
+		else if (!r->enabled)
+			st = "disabled";
+		else if (r->meta_bad_deps == 2)
+			st = "meta-unsupported";
+		else if (r->meta_bad_deps == 1)
+			st = "meta-partial";
+		else
+			st = "ok";
+		fprintf(fp, "%s %s %s", r->name, rule_type_name(r->type), st);
+		if ((r->status == ST_UNSUPPORTED || r->status == ST_BAD) &&
+		    r->why != NULL) {
+			const char *c;
+
+			fputc(' ', fp);
+			for (c = r->why; *c; c++)
+				fputc(*c == ' ' ? '-' : *c, fp);
+		}
+		fputc('\n', fp);
+	}
+}
+
+/* ------------------------------------------------------------ scoring */
+
+/* mail addresses in a header value, as SpamAssassin's :addr and :name */
+static void parse_addresses(const char *v, int want_name, struct str *out,
+			    int *count)
+{
+	const char *p = v;
+
+	while (*p) {
+		const char *start, *end, *lt, *gt;
+		int quote = 0, paren = 0;
+		struct str name = STR_INIT, addr = STR_INIT;
+
+		while (*p == ' ' || *p == '\t' || *p == ',' || *p == '\n')
+			p++;
+		if (*p == '\0')
+			break;
+		start = p;
+		/* one address: up to a comma outside quotes, <> and () */
+		lt = gt = NULL;
+		for (; *p; p++) {
+			if (quote) {
+				if (*p == '\\' && p[1])
+					p++;
+				else if (*p == '"')
+					quote = 0;
+				continue;
+			}
+			if (paren) {
+				if (*p == ')')
+					paren--;
+				else if (*p == '(')
+					paren++;
+				continue;
+			}
+			if (*p == '"')
+				quote = 1;
+			else if (*p == '(')
+				paren = 1;
+			else if (*p == '<' && lt == NULL)
+				lt = p;
+			else if (*p == '>' && lt != NULL && gt == NULL)
+				gt = p;
+			else if (*p == ',' && (lt == NULL || gt != NULL))
+				break;
+		}
+		end = p;
+		if (lt != NULL && gt != NULL) {
+			const char *a = lt + 1, *b = gt;
+
+			while (a < b && isspace((unsigned char)*a))
+				a++;
+			while (b > a && isspace((unsigned char)b[-1]))
+				b--;
+			str_append(&addr, a, (size_t)(b - a));
+			a = start;
+			b = lt;
+			while (a < b && isspace((unsigned char)*a))
+				a++;
+			while (b > a && isspace((unsigned char)b[-1]))
+				b--;
+			if (b - a >= 2 && *a == '"' && b[-1] == '"') {
+				a++;
+				b--;
+			}
+			str_append(&name, a, (size_t)(b - a));
+		} else {
+			/* addr (comment) */
+			const char *c = start, *cp = NULL;
+			int q2 = 0;
+
+			for (; c < end; c++) {
+				if (*c == '"')
+					q2 = !q2;
+				else if (*c == '(' && !q2) {
+					cp = c;
+					break;
+				}
+			}
+			{
+				const char *a = start, *b = cp ? cp : end;
+
+				while (a < b && isspace((unsigned char)*a))
+					a++;
+				while (b > a && isspace((unsigned char)b[-1]))
+					b--;
+				str_append(&addr, a, (size_t)(b - a));
+			}
+			if (cp != NULL) {
+				const char *a = cp + 1, *b = end;
+
+				while (b > a && b[-1] != ')')
+					b--;
+				if (b > a)
+					b--;
+				str_append(&name, a, (size_t)(b - a));
+			}
+		}
+		if (want_name) {
+			if (name.len > 0) {
+				if (*count > 0)
+					str_appendc(out, '\n');
+				str_append(out, name.s, name.len);
+				(*count)++;
+			}
+		} else if (addr.len > 0 || lt != NULL) {
+			if (*count > 0)
+				str_appendc(out, '\n');
+			str_append(out, addr.s ? addr.s : "", addr.len);
+			(*count)++;
+		}
+		str_deinit(&name);
+		str_deinit(&addr);
+		if (*p == ',')
+			p++;
+	}
+}
+
+/* raw value as SpamAssassin's get_header(name, 1): folds to one space */
+static void raw_unfold(const char *raw, struct str *out)
+{
+	const char *p;
+
+	for (p = raw; *p; p++) {
+		if (*p == '\n' && p[1] != '\0' && isspace((unsigned char)p[1])) {
+			str_appendc(out, ' ');
+			while (p[1] != '\0' && isspace((unsigned char)p[1]))
+				p++;
+			continue;
+		}
+		str_appendc(out, *p);
+	}
+}
+
+/* values of NAME as a list; returns count */
+static int header_values(const struct message *msg, const char *name,
+			 int raw, struct str *out, int *count)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < msg->n_headers; i++) {
+		const struct message_header *h = &msg->headers[i];
+
+		if (strcasecmp(h->name, name) != 0)
+			continue;
+		if (raw)
+			raw_unfold(h->raw, out);
+		else {
+			str_appends(out, h->value);
+			str_appendc(out, '\n');
+		}
+		str_appendc(out, '\0');
+		n++;
+	}
+	*count += n;
+	return n;
+}
+
+/*
+ * The string a header rule group matches against; returns 0 when the
+ * header is absent (SpamAssassin's undef: it matches as "").
+ */
+static int header_string(const struct hgroup *g, const struct message *msg,
+			 struct str *out)
+{
+	struct str list = STR_INIT;	/* NUL separated values */
+	int count = 0, raw = (g->mods & (HM_RAW | HM_ADDR | HM_NAME)) != 0;
+	size_t i;
+	const char *p, *end;
+	int first = 1;
+
+	str_clear(out);
+	switch (g->kind) {
+	case HK_ALL:
+		for (i = 0; i < msg->n_headers; i++) {
+			const struct message_header *h = &msg->headers[i];
+
+			if (g->mods & HM_RAW) {
+				str_printf(out, "%s:", h->name);
+				str_appends(out, h->raw);
+			} else {
+				str_printf(out, "%s: %s\n", h->name, h->value);
+			}
+		}
+		return msg->n_headers > 0;
+	case HK_TOCC:
+		header_values(msg, "To", g->mods & HM_RAW, &list, &count);
+		header_values(msg, "Cc", g->mods & HM_RAW, &list, &count);
+		break;
+	case HK_MESSAGEID: {
+		static const char *const ids[] = {
+			"X-Message-Id", "Resent-Message-Id",
+			"X-Original-Message-ID", "Message-Id", NULL,
+		};
+
+		for (i = 0; ids[i]; i++)
+			header_values(msg, ids[i], g->mods & HM_RAW, &list,
+				      &count);
+		break;
+	}
+	case HK_ENVFROM: {
+		static const char *const envs[] = {
+			"X-Envelope-From", "Envelope-Sender", "X-Sender",
+			"Return-Path", NULL,
+		};
+
+		for (i = 0; envs[i] && count == 0; i++) {
+			struct str v = STR_INIT;
+			int c = 0;
+
+			if (header_values(msg, envs[i], 1, &v, &c) > 0) {
+				struct str a = STR_INIT;
+				int ac = 0;
+
+				parse_addresses(v.s, 0, &a, &ac);
+				if (ac > 0 && (strchr(a.s, '@') != NULL ||
+					       a.len == 0)) {
+					str_append(&list, a.s, strcspn(a.s, "\n"));
+					str_appendc(&list, '\0');
+					count = 1;
+				}
+				str_deinit(&a);
+			}
+			str_deinit(&v);
+		}
+		break;
+	}
+	default:
+		header_values(msg, g->name, raw, &list, &count);
+	}
+	if (count == 0) {
+		str_deinit(&list);
+		return 0;
+	}
+	/* :first / :last */
+	end = list.s + list.len;
+	if (g->mods & (HM_FIRST | HM_LAST)) {
+		const char *last = list.s;
+
+		for (p = list.s; p < end; p += strlen(p) + 1)
+			last = p;
+		p = (g->mods & HM_FIRST) ? list.s : last;
+		end = p + strlen(p) + 1;
+	} else {
+		p = list.s;
+	}
+	if (g->mods & (HM_ADDR | HM_NAME)) {
+		int ac = 0;
+
+		for (; p < end; p += strlen(p) + 1) {
+			struct str one = STR_INIT;
+			int c1 = 0;
+
+			parse_addresses(p, (g->mods & HM_NAME) != 0, &one, &c1);
+			if (c1 > 0) {
+				if (ac > 0)
+					str_appendc(out, '\n');
+				if (g->mods & HM_NAME && !(g->mods & HM_RAW)) {
+					char *d = message_decode_header(NULL,
+									one.s);
+
+					str_appends(out, d);
+					free(d);
+				} else {
+					str_append(out, one.s, one.len);
+				}
+				ac += c1;
+			}
+			str_deinit(&one);
+		}
+		str_deinit(&list);
+		return ac > 0;
+	}
+	/* join: values already end in "\n" except special ones */
+	for (; p < end; p += strlen(p) + 1) {
+		size_t l = strlen(p);
+
+		if (!first && (out->len == 0 || out->s[out->len - 1] != '\n'))
+			str_appendc(out, '\n');
+		str_append(out, p, l);
+		first = 0;
+	}
+	str_deinit(&list);
+	return 1;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int run_one(const struct rule_set *rs, const struct rule *r,
+		   pcre2_code *re, int jit, const char *s, size_t len, int max,
+		   int *error);
+
+/* count matches of R in S (LEN); stops at the first unless multiple */
+static int run_regex(const struct rule_set *rs, const struct rule *r,
+		     const char *s, size_t len, int max, int *error)
+{
+	size_t i;
+	int hits = 0;
+
+	if (r->re != NULL)
+		return run_one(rs, r, r->re, r->jit, s, len, max, error);
+	/* a split pattern: the pieces' union (counts add up) */
+	for (i = 0; i < r->n_pieces && !*error; i++) {
+		hits += run_one(rs, r, r->pieces[i], 0, s, len,
+				max > 0 ? max - hits : 0, error);
+		if (hits > 0 && (!(r->tflags & TF_MULTIPLE) ||
+				 (max > 0 && hits >= max)))
+			break;
+	}
+	return hits;
+}
+
+static int run_one(const struct rule_set *rs, const struct rule *r,
+		   pcre2_code *re, int jit, const char *s, size_t len, int max,
+		   int *error)
+{
+	PCRE2_SIZE start = 0;
+	int hits = 0;
+
+	while (start <= len) {
+		int rc = jit ? pcre2_jit_match(re, (PCRE2_SPTR)s, len, start,
+					       0, rs->md, rs->mctx)
+			     : pcre2_match(re, (PCRE2_SPTR)s, len, start, 0,
+					   rs->md, rs->mctx);
+		PCRE2_SIZE *ov;
+
+		if (rc == PCRE2_ERROR_NOMATCH)
+			break;
+		if (rc < 0) {
+			*error = rc;
+			break;
+		}
+		hits++;
+		if (!(r->tflags & TF_MULTIPLE) || (max > 0 && hits >= max))
+			break;
+		ov = pcre2_get_ovector_pointer(rs->md);
+		start = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+	}
+	return hits;
+}
+
+static int hit_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct rule_hit *)a)->rule,
+		      ((const struct rule_hit *)b)->rule);
+}
+
+static int name_idx_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct rule_set *rs = ctx;
+
+	return strcmp(rs->rules[*(const int *)a].name,
+		      rs->rules[*(const int *)b].name);
+}
+
+static int cmp_ctx_qsort(const void *a, const void *b);
+static const struct rule_set *qsort_rs;
+
+static int cmp_ctx_qsort(const void *a, const void *b)
+{
+	return name_idx_cmp(a, b, (void *)qsort_rs);
+}
+
+void rule_set_score(const struct rule_set *rs, const struct message *msg,
+		    struct rule_result *res)
+{
+	double *val = mycalloc(rs->n_rules + 1, sizeof(double));
+	double t0 = now(), budget = rs->opts.time_budget;
+	struct str hs = STR_INIT;
+	char *hvals_present = mycalloc(rs->n_hgroups + 1, 1);
+	char **hvals = mycalloc(rs->n_hgroups + 1, sizeof(char *));
+	size_t *hlens = mycalloc(rs->n_hgroups + 1, sizeof(size_t));
+	size_t i, j, n_hit = 0;
+	int *hit_idx;
+	struct str all = STR_INIT;
+
+	int32_t *first[RULE_TYPE_COUNT] = { NULL }, *last[RULE_TYPE_COUNT] = {
+		NULL };
+
+	memset(res, 0, sizeof(*res));
+	res->required = rs->required;
+	val[rs->lto] = 1;	/* local_tests_only */
+	/* where the prefilter literals occur in the body and the rawbody */
+	for (i = RULE_BODY; i <= RULE_RAWBODY; i++) {
+		const struct message_text *t = i == RULE_BODY ? msg->body
+							      : msg->rawbody;
+		size_t n = i == RULE_BODY ? msg->n_body : msg->n_rawbody;
+
+		if (rs->ac[i] == NULL)
+			continue;
+		first[i] = mymalloc(rs->n_lit[i] * sizeof(int32_t));
+		last[i] = mymalloc(rs->n_lit[i] * sizeof(int32_t));
+		memset(first[i], 0xff, rs->n_lit[i] * sizeof(int32_t));
+		memset(last[i], 0xff, rs->n_lit[i] * sizeof(int32_t));
+		for (j = 0; j < n; j++)
+			rule_ac_scan(rs->ac[i], t[j].s, t[j].len, (int32_t)j,
+				     first[i], last[i]);
+	}
+	for (i = 0; i < rs->n_order; i++) {
+		const struct rule *r = &rs->rules[rs->order[i]];
+		int hits = 0, err = 0, max = r->maxhits;
+
+		double rt0 = rs->opts.profile ? now() : 0;
+
+		if (budget > 0 && (i & 15) == 0 && now() - t0 > budget) {
+			res->timed_out = 1;
+			break;
+		}
+		switch (r->type) {
+		case RULE_HEADER: {
+			int g = r->hgroup;
+
+			if (hvals[g] == NULL && !hvals_present[g]) {
+				const struct hgroup *hg = &rs->hgroups[g];
+
+				if (header_string(hg, msg, &hs)) {
+					hvals_present[g] = 1;
+				} else if (hg->unset != NULL) {
+					str_clear(&hs);
+					str_appends(&hs, hg->unset);
+					hvals_present[g] = 1;
+				} else {
+					str_clear(&hs);
+					hvals_present[g] = 2;
+				}
+				hlens[g] = hs.len;
+				hvals[g] = mymemdup(hs.s ? hs.s : "", hs.len + 1);
+			}
+			if (r->exists) {
+				hits = hvals_present[g] == 1;
+			} else {
+				hits = run_regex(rs, r, hvals[g], hlens[g], max,
+						 &err);
+				if (r->negate)
+					hits = !hits && !err;
+			}
+			break;
+		}
+		case RULE_BODY:
+		case RULE_RAWBODY: {
+			const struct message_text *t = r->type == RULE_BODY
+						      ? msg->body : msg->rawbody;
+			size_t n = r->type == RULE_BODY ? msg->n_body
+							: msg->n_rawbody;
+			size_t lo = (r->type == RULE_BODY &&
+				     (r->tflags & TF_NOSUBJECT)) ? 1 : 0, hi = n;
+
+			if (r->n_lits > 0) {
+				/* only the lines between the first and the
+				   last one that hold a literal */
+				long f = -1, l = -1;
+				size_t k;
+
+				for (k = 0; k < r->n_lits; k++) {
+					int32_t a = first[r->type][r->lits[k]];
+					int32_t b = last[r->type][r->lits[k]];
+
+					if (a < 0)
+						continue;
+					if (f < 0 || a < f)
+						f = a;
+					if (b > l)
+						l = b;
+				}
+				if (f < 0)
+					break;	/* cannot match */
+				if ((size_t)f > lo)
+					lo = (size_t)f;
+				if ((size_t)l + 1 < hi)
+					hi = (size_t)l + 1;
+			}
+			for (j = lo; j < hi && !err; j++) {
+				hits += run_regex(rs, r, t[j].s, t[j].len,
+						  max > 0 ? max - hits : 0, &err);
+				if (hits > 0 && (!(r->tflags & TF_MULTIPLE) ||
+						 (max > 0 && hits >= max)))
+					break;
+			}
+			break;
+		}
+		case RULE_FULL:
+			hits = run_regex(rs, r, msg->full, msg->full_len, max,
+					 &err);
+			break;
+		case RULE_URI:
+			for (j = 0; j < msg->n_uris && !err; j++) {
+				hits += run_regex(rs, r, msg->uris[j],
+						  strlen(msg->uris[j]),
+						  max > 0 ? max - hits : 0, &err);
+				if (hits > 0 && (!(r->tflags & TF_MULTIPLE) ||
+						 (max > 0 && hits >= max)))
+					break;
+			}
+			break;
+		default:
+			break;
+		}
+		if (err != 0 && !rs->opts.quiet)
+			msg_warn("rule %s: regex match failed (%d); counted as "
+				 "not hit", r->name, err);
+		val[rs->order[i]] = hits;
+		if (rs->opts.profile)
+			((struct rule *)r)->spent += now() - rt0;
+	}
+	if (!res->timed_out) {
+		for (i = 0; i < rs->n_meta; i++) {
+			int idx = rs->meta_order[i];
+			const struct rule *r = &rs->rules[idx];
+			double v;
+
+			if (!r->enabled)
+				continue;
+			v = rule_expr_eval(r->expr, val);
+			if (v != 0)
+				val[idx] = v > 0 ? v : 1;
+		}
+	}
+	/* the result */
+	hit_idx = mymalloc((rs->n_rules + 1) * sizeof(int));
+	for (i = 0; i < rs->n_rules; i++)
+		if (val[i] != 0 && rs->rules[i].enabled)
+			hit_idx[n_hit++] = (int)i;
+	qsort_rs = rs;
+	qsort(hit_idx, n_hit, sizeof(int), cmp_ctx_qsort);
+	res->hits = mycalloc(n_hit + 1, sizeof(*res->hits));
+	for (i = 0; i < n_hit; i++) {
+		const struct rule *r = &rs->rules[hit_idx[i]];
+		struct rule_hit *h;
+		int count;
+
+		if (all.len > 0)
+			str_appendc(&all, ' ');
+		str_appends(&all, r->name);
+		if (strncmp(r->name, "__", 2) == 0)
+			continue;
+		count = (r->tflags & TF_MULTIPLE) && r->type != RULE_META
+			? (int)val[hit_idx[i]] : 1;
+		h = &res->hits[res->n_hits++];
+		h->rule = r->name;
+		h->description = r->desc ? r->desc : "";
+		h->type = r->type;
+		h->count = count;
+		h->score = effective_score(r) * count;
+		res->score += h->score;
+	}
+	qsort(res->hits, res->n_hits, sizeof(*res->hits), hit_cmp);
+	res->all_hits = str_steal(&all);
+	res->elapsed = now() - t0;
+	for (i = 0; i < rs->n_hgroups; i++)
+		free(hvals[i]);
+	free(hvals);
+	free(hlens);
+	free(hvals_present);
+	free(hit_idx);
+	free(val);
+	for (i = 0; i < RULE_TYPE_COUNT; i++) {
+		free(first[i]);
+		free(last[i]);
+	}
+	str_deinit(&hs);
+}
+
+static int spent_cmp(const void *a, const void *b)
+{
+	double x = qsort_rs->rules[*(const int *)a].spent;
+	double y = qsort_rs->rules[*(const int *)b].spent;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+void rule_set_profile(const struct rule_set *rs, FILE *fp, size_t n)
+{
+	int *idx = mymalloc((rs->n_order + 1) * sizeof(int));
+	double total = 0;
+	size_t i;
+
+	for (i = 0; i < rs->n_order; i++) {
+		idx[i] = rs->order[i];
+		total += rs->rules[idx[i]].spent;
+	}
+	qsort_rs = rs;
+	qsort(idx, rs->n_order, sizeof(int), spent_cmp);
+	fprintf(fp, "regex time %.3f s in %zu rules:", total, rs->n_order);
+	{
+		double by_type[RULE_TYPE_COUNT] = { 0 };
+		int t;
+
+		for (i = 0; i < rs->n_order; i++)
+			by_type[rs->rules[idx[i]].type] += rs->rules[idx[i]].spent;
+		for (t = 0; t < RULE_TYPE_COUNT; t++)
+			if (t != RULE_META)
+				fprintf(fp, " %s %.3f", rule_type_name(t),
+					by_type[t]);
+		fprintf(fp, "; slowest:\n");
+	}
+	for (i = 0; i < n && i < rs->n_order; i++) {
+		const struct rule *r = &rs->rules[idx[i]];
+
+		fprintf(fp, "%9.4f s %5.1f%% %-8s %s\n", r->spent,
+			total > 0 ? 100 * r->spent / total : 0,
+			rule_type_name(r->type), r->name);
+	}
+	free(idx);
+}
+
+void rule_result_deinit(struct rule_result *res)
+{
+	MYFREE(&res->hits);
+	MYFREE(&res->all_hits);
+	res->n_hits = 0;
+}
