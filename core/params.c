@@ -39,6 +39,13 @@ char *var_mail_group;
 int var_maildir_fsync;
 int var_store_timeout;
 
+int var_db_mode;
+long long var_db_cache_size;
+int var_db_checkpoint_interval;
+int var_db_lock_timeout;
+int var_db_busy_timeout;
+int var_quarantine_retention;
+
 #define STR(name, def, var, help) \
 	{ name, CONFIG_STR, def, 0, 0, &var, help }
 #define PATH(name, def, var, help) \
@@ -109,6 +116,22 @@ const struct config_param config_params[] = {
 	     "fsync each message and its directory before the reply"),
 	TIME("store_timeout", "2m", 1, 86400, var_store_timeout,
 	     "timeout for a downstream LMTP store"),
+
+	/* qstore */
+	MODE("db_mode", "0600", var_db_mode,
+	     "mode of the database files (0600, or 0640 for a reading group)"),
+	SIZE("db_cache_size", "16M", 1LL << 20, 1LL << 32, var_db_cache_size,
+	     "Berkeley DB cache (memory pool) size"),
+	TIME("db_checkpoint_interval", "1m", 1, 86400,
+	     var_db_checkpoint_interval,
+	     "checkpoint the database (and remove old logs) this often"),
+	TIME("db_lock_timeout", "2s", 1, 3600, var_db_lock_timeout,
+	     "wait this long for a database lock before checking for dead holders"),
+	TIME("db_busy_timeout", "30s", 1, 3600, var_db_busy_timeout,
+	     "give up (temporary failure) on a busy database after this long"),
+	TIME("quarantine_retention", "30d", 3600, 3650 * 86400,
+	     var_quarantine_retention,
+	     "keep incidents and their message copies this long"),
 
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };

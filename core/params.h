@@ -37,4 +37,12 @@ extern char *var_mail_group;
 extern int var_maildir_fsync;
 extern int var_store_timeout;
 
+/* qstore */
+extern int var_db_mode;
+extern long long var_db_cache_size;
+extern int var_db_checkpoint_interval;
+extern int var_db_lock_timeout;
+extern int var_db_busy_timeout;
+extern int var_quarantine_retention;
+
 #endif
