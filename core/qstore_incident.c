@@ -210,7 +210,8 @@ static int64_t score_milli(double score)
 {
 	if (!(score > -1e15 && score < 1e15))
 		return score > 0 ? (int64_t)1e15 : (int64_t)-1e15;
-	return (int64_t)llround(score * 1000.0);
+	/* rounded half away from zero (no libm needed) */
+	return (int64_t)(score * 1000.0 + (score >= 0 ? 0.5 : -0.5));
 }
 
 void qstore_incident_encode(const struct qstore_incident *inc, struct str *b)

@@ -17,6 +17,7 @@
 
 const struct command commands[] = {
 	{ "config", cmd_config, "print the effective settings" },
+	{ "db", cmd_db, "check, repair and inspect the quarantine database" },
 	{ NULL, NULL, NULL },
 };
 
