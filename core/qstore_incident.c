@@ -825,6 +825,7 @@ static int get_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 		return QSTORE_EAPP;
 	}
 	free(data.data);
+	memcpy(ctx->inc->id, ctx->id, QSTORE_ID_LEN + 1);
 	ctx->found = 1;
 	if (ctx->change == NULL)
 		return 0;
