@@ -670,7 +670,7 @@ int qstore_message_read(struct qstore *qs, DB_TXN *txn, const char *id,
 	}
 	free(data.data);
 	if (ret == 0 && stored.len != stored_len)
-		ret = -3;
+		ret = -4;
 	if (ret == 0 && comp) {
 		uLongf dlen = (uLongf)raw_len;
 
