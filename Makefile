@@ -47,9 +47,11 @@ LIBS     = $(foreach m,$(MODULES),$(if $(call lib_srcs,$(m)),$(BUILD)/lib$(m).a)
 PROGS    = $(BIN)/spamtrap-lmtpd $(BIN)/spamtrap-folderd $(BIN)/spamtrap
 UNIT_SRCS  = $(wildcard t/unit/*.c)
 UNIT_TESTS = $(patsubst t/unit/%.c,$(BUILD)/t/%.t,$(UNIT_SRCS))
+HELPER_SRCS = $(wildcard t/helpers/*.c)
+HELPERS    = $(patsubst t/helpers/%.c,$(BUILD)/t/helpers/%,$(HELPER_SRCS))
 FUZZ_SRCS  = $(wildcard t/fuzz/*.c)
 
-all: deps-check $(PROGS) $(UNIT_TESTS)
+all: deps-check $(PROGS) $(UNIT_TESTS) $(HELPERS)
 
 # Install missing Debian packages when a dependency is missing.
 deps-check:
@@ -84,6 +86,11 @@ $(BIN)/spamtrap: $(BUILD)/tools/main.o $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
 
 $(BUILD)/t/%.t: $(BUILD)/t/unit/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
+
+# test helper programs (drivers the scripts in t/ run): build/t/helpers/NAME
+$(BUILD)/t/helpers/%: $(BUILD)/t/helpers/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
 

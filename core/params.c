@@ -44,6 +44,7 @@ long long var_db_cache_size;
 int var_db_checkpoint_interval;
 int var_db_lock_timeout;
 int var_db_busy_timeout;
+int var_db_stuck_timeout;
 int var_quarantine_retention;
 
 #define STR(name, def, var, help) \
@@ -129,6 +130,9 @@ const struct config_param config_params[] = {
 	     "wait this long for a database lock before checking for dead holders"),
 	TIME("db_busy_timeout", "30s", 1, 3600, var_db_busy_timeout,
 	     "give up (temporary failure) on a busy database after this long"),
+	TIME("db_stuck_timeout", "2m", 1, 86400, var_db_stuck_timeout,
+	     "a database call blocked this long (on a mutex a killed process "
+	     "held) exits the process, so the environment can be recovered"),
 	TIME("quarantine_retention", "30d", 3600, 3650 * 86400,
 	     var_quarantine_retention,
 	     "keep incidents and their message copies this long"),

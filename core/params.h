@@ -43,6 +43,7 @@ extern long long var_db_cache_size;
 extern int var_db_checkpoint_interval;
 extern int var_db_lock_timeout;
 extern int var_db_busy_timeout;
+extern int var_db_stuck_timeout;
 extern int var_quarantine_retention;
 
 #endif

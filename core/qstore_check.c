@@ -481,6 +481,9 @@ int qstore_check(struct qstore *qs, int repair, FILE *report,
 
 	memset(&ctx, 0, sizeof(ctx));
 	memset(r, 0, sizeof(*r));
+	/* walking a large database may take longer than any one call in
+	   a daemon should */
+	qs->watchdog_off = 1;
 	if (run_pass(qs, &ctx, pass_incidents, "checking incidents", report,
 		     error_r, kind_r) < 0)
 		goto out;
@@ -546,6 +549,7 @@ int qstore_check(struct qstore *qs, int repair, FILE *report,
 	}
 	ret = 0;
 out:
+	qs->watchdog_off = 0;
 	*r = ctx.r;
 	str_deinit(&ctx.report);
 	str_deinit(&ctx.bad_keys);

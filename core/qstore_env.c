@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -71,6 +72,11 @@ static int lock_timeout(void)
 static int busy_timeout(void)
 {
 	return var_db_busy_timeout > 0 ? var_db_busy_timeout : 30;
+}
+
+static int stuck_timeout(void)
+{
+	return var_db_stuck_timeout > 0 ? var_db_stuck_timeout : 120;
 }
 
 static int checkpoint_interval(void)
@@ -127,16 +133,39 @@ static void qstore_msgcall(const DB_ENV *env, const char *m)
 	msg_info("db: %s", m);
 }
 
+/*
+ * Is the process alive?  A zombie (killed, not yet reaped by its parent)
+ * counts as dead: it holds nothing any more, and failchk must be able to
+ * release its locks before the parent gets round to wait().
+ */
 static int qstore_isalive(DB_ENV *env, pid_t pid, db_threadid_t tid,
 			  u_int32_t flags)
 {
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
 	(void)env;
 	(void)tid;
 	(void)flags;
 	/* threads of our own process are alive as long as we are */
 	if (pid == getpid())
 		return 1;
-	return kill(pid, 0) == 0 || errno == EPERM;
+	if (kill(pid, 0) < 0 && errno != EPERM)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 1;	/* no /proc: trust kill() */
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": the state follows the last ')' */
+	if ((p = strrchr(buf, ')')) != NULL && p[1] == ' '
+	    && (p[2] == 'Z' || p[2] == 'X'))
+		return 0;
+	return 1;
 }
 
 /* the text for a BDB return code, with BDB's own last message if any */
@@ -229,9 +258,14 @@ static int open_env(struct qstore *qs, char **error_r, enum errkind *kind_r)
 			 error_r, kind_r);
 		goto fail;
 	}
+	/*
+	 * No DB_FAILCHK here: with it, an opener that finds a dead process
+	 * in the registry tries failchk instead of recovery, and blocks for
+	 * good on a mutex the dead process held.  DB_RECOVER recovers
+	 * instead; failchk is called on lock timeouts (qstore_run).
+	 */
 	flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
-		DB_INIT_MPOOL | DB_THREAD | DB_REGISTER | DB_RECOVER |
-		DB_FAILCHK;
+		DB_INIT_MPOOL | DB_THREAD | DB_REGISTER | DB_RECOVER;
 	if ((ret = env->open(env, qs->dir, flags, db_mode())) != 0) {
 		struct str what = STR_INIT;
 
@@ -363,6 +397,51 @@ out:
 	return ret < 0 ? -1 : 0;
 }
 
+/*
+ * The watchdog.  Berkeley DB 5.3 mutexes are not robust: a process
+ * killed while holding one (the log flush mutex during a commit's
+ * fsync, a cache bucket) leaves every process that then waits for it
+ * blocked for good, where no lock timeout or failchk can reach.  So
+ * each qstore_run() arms a timer; if one call lasts db_stuck_timeout,
+ * the process logs why and exits with EX_TEMPFAIL (75): nothing it did
+ * was committed, its client sees a temporary failure, and the next
+ * process to open the environment finds it dead in the registry and
+ * runs recovery.
+ */
+static void watchdog_fire(union sigval sv)
+{
+	(void)sv;
+	msg_error("database call stuck for %d seconds (a process probably "
+		  "died holding a database mutex); exiting so that the "
+		  "environment is recovered", stuck_timeout());
+	_exit(75);
+}
+
+static void watchdog_init(struct qstore *qs)
+{
+	struct sigevent sev;
+
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD;
+	sev.sigev_notify_function = watchdog_fire;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &qs->watchdog) == 0)
+		qs->have_watchdog = 1;
+	else
+		msg_warn_sys("timer_create (database watchdog)");
+}
+
+static void watchdog_arm(struct qstore *qs, int on)
+{
+	struct itimerspec its;
+
+	if (!qs->have_watchdog || (on && qs->watchdog_off))
+		return;
+	memset(&its, 0, sizeof(its));
+	if (on)
+		its.it_value.tv_sec = stuck_timeout();
+	(void)timer_settime(qs->watchdog, 0, &its, NULL);
+}
+
 struct qstore *qstore_open(const char *db_dir, char **error_r,
 			   enum errkind *kind_r)
 {
@@ -376,11 +455,19 @@ struct qstore *qstore_open(const char *db_dir, char **error_r,
 	qs = mycalloc(1, sizeof(*qs));
 	qs->dir = mystrdup(db_dir);
 	str_init(&qs->dberr, 64);
-	if (secret_load(qs, error_r, kind_r) < 0
-	    || open_env(qs, error_r, kind_r) < 0) {
+	watchdog_init(qs);
+	if (secret_load(qs, error_r, kind_r) < 0) {
 		qstore_close(&qs);
 		return NULL;
 	}
+	/* recovery can take a while, but not forever */
+	watchdog_arm(qs, 1);
+	if (open_env(qs, error_r, kind_r) < 0) {
+		watchdog_arm(qs, 0);
+		qstore_close(&qs);
+		return NULL;
+	}
+	watchdog_arm(qs, 0);
 	qs->last_checkpoint = time(NULL);
 	return qs;
 }
@@ -391,9 +478,12 @@ void qstore_close(struct qstore **qsp)
 
 	if (qs == NULL)
 		return;
+	watchdog_arm(qs, 1);
 	if (qs->env != NULL)
 		(void)qs->env->txn_checkpoint(qs->env, 0, 0, 0);
 	close_handles(qs);
+	if (qs->have_watchdog)
+		(void)timer_delete(qs->watchdog);
 	explicit_bzero(qs->secret, sizeof(qs->secret));
 	str_deinit(&qs->dberr);
 	MYFREE(&qs->dir);
@@ -449,9 +539,9 @@ static void backoff(int attempt)
 	(void)usleep((useconds_t)(r % (unsigned long)max_us));
 }
 
-int qstore_run(struct qstore *qs, int write, qstore_txn_fn *fn, void *ctx,
-	       const char *what, char **app_error, char **error_r,
-	       enum errkind *kind_r)
+static int run_txn(struct qstore *qs, int write, qstore_txn_fn *fn,
+		   void *ctx, const char *what, char **app_error,
+		   char **error_r, enum errkind *kind_r)
 {
 	double deadline = now_seconds() + busy_timeout();
 	int attempt, ret, reopens = 0;
@@ -524,6 +614,18 @@ int qstore_run(struct qstore *qs, int write, qstore_txn_fn *fn, void *ctx,
 		str_deinit(&w);
 	}
 	return -1;
+}
+
+int qstore_run(struct qstore *qs, int write, qstore_txn_fn *fn, void *ctx,
+	       const char *what, char **app_error, char **error_r,
+	       enum errkind *kind_r)
+{
+	int ret;
+
+	watchdog_arm(qs, 1);
+	ret = run_txn(qs, write, fn, ctx, what, app_error, error_r, kind_r);
+	watchdog_arm(qs, 0);
+	return ret;
 }
 
 /* ---- the X-Spamtrap-Id token */

@@ -6,6 +6,8 @@
 #define SPAMTRAP_QSTORE_PRIVATE_H
 
 #include <db.h>
+#include <signal.h>
+#include <time.h>
 
 #include "qstore.h"
 
@@ -29,6 +31,9 @@ struct qstore {
 	DB *db[QDB_COUNT];
 	unsigned char secret[QSTORE_SECRET_LEN];
 	time_t last_checkpoint;
+	timer_t watchdog;	/* see qstore_run */
+	int have_watchdog;
+	int watchdog_off;	/* long walks (db check) */
 	struct str dberr;	/* last message from BDB's errcall */
 };
 
