@@ -206,7 +206,41 @@ static void db_error(struct qstore *qs, int ret, const char *what,
 	}
 }
 
+static void close_dbs(struct qstore *qs);
+
 static void close_handles(struct qstore *qs)
+{
+	close_dbs(qs);
+	if (qs->env != NULL) {
+		if (qs->have_detector)
+			(void)pthread_mutex_lock(&qs->env_lock);
+		(void)qs->env->close(qs->env, 0);
+		qs->env = NULL;
+		if (qs->have_detector)
+			(void)pthread_mutex_unlock(&qs->env_lock);
+	}
+}
+
+static double now_seconds(void)
+{
+	struct timeval tv;
+
+	(void)gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+/* a short random sleep, growing with the attempt number */
+static void backoff(int attempt)
+{
+	unsigned r = 0;
+	long max_us = 1000L << (attempt < 7 ? attempt : 7);	/* <= 128ms */
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (unsigned)getpid() * 2654435761u + (unsigned)attempt;
+	(void)usleep((useconds_t)(r % (unsigned long)max_us));
+}
+
+static void close_dbs(struct qstore *qs)
 {
 	int i;
 
@@ -217,19 +251,34 @@ static void close_handles(struct qstore *qs)
 			qs->db[i] = NULL;
 		}
 	}
-	if (qs->env != NULL) {
-		(void)qs->env->close(qs->env, 0);
-		qs->env = NULL;
+}
+
+static int open_dbs(struct qstore *qs, DB_TXN *txn)
+{
+	int ret, i;
+
+	for (i = 0; i < QDB_COUNT; i++) {
+		DB *db;
+
+		if ((ret = db_create(&db, qs->env, 0)) != 0)
+			return ret;
+		qs->db[i] = db;
+		if ((ret = db->open(db, txn, qstore_db_files[i], NULL,
+				    DB_BTREE, DB_CREATE | DB_THREAD,
+				    db_mode())) != 0)
+			return ret;
 	}
+	return qstore_associate(qs, txn);
 }
 
 static int open_env(struct qstore *qs, char **error_r, enum errkind *kind_r)
 {
 	DB_ENV *env;
 	long long cache = db_cache();
+	double deadline = now_seconds() + busy_timeout();
 	u_int32_t flags;
 	DB_TXN *txn = NULL;
-	int ret, i;
+	int ret, attempt;
 
 	if ((ret = db_env_create(&env, 0)) != 0) {
 		db_error(NULL, ret, "db_env_create", error_r, kind_r);
@@ -275,30 +324,39 @@ static int open_env(struct qstore *qs, char **error_r, enum errkind *kind_r)
 		str_deinit(&what);
 		goto fail;
 	}
-	if ((ret = env->txn_begin(env, NULL, &txn, 0)) != 0)
-		goto db_fail;
-	for (i = 0; i < QDB_COUNT; i++) {
-		DB *db;
-
-		if ((ret = db_create(&db, env, 0)) != 0)
-			goto db_fail;
-		qs->db[i] = db;
-		if ((ret = db->open(db, txn, qstore_db_files[i], NULL,
-				    DB_BTREE, DB_CREATE | DB_THREAD,
-				    db_mode())) != 0)
-			goto db_fail;
+	/*
+	 * Open (creating) the databases in one transaction.  A peer that
+	 * died holding a lock on them makes this wait time out: then
+	 * failchk, and again, as in qstore_run.
+	 */
+	qs->busy = 1;
+	for (attempt = 0;; attempt++) {
+		txn = NULL;
+		if ((ret = env->txn_begin(env, NULL, &txn, 0)) == 0)
+			ret = open_dbs(qs, txn);
+		if (ret == 0) {
+			ret = txn->commit(txn, 0);
+			txn = NULL;
+		}
+		if (ret == 0)
+			break;
+		if (txn != NULL)
+			(void)txn->abort(txn);
+		close_dbs(qs);
+		if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED)
+		    || now_seconds() > deadline)
+			break;
+		if (ret == DB_LOCK_NOTGRANTED
+		    && env->failchk(env, 0) == DB_RUNRECOVERY) {
+			ret = DB_RUNRECOVERY;
+			break;
+		}
+		str_clear(&qs->dberr);
+		backoff(attempt);
 	}
-	if ((ret = qstore_associate(qs, txn)) != 0)
-		goto db_fail;
-	ret = txn->commit(txn, 0);
-	txn = NULL;
-	if (ret != 0)
-		goto db_fail;
-	return 0;
-
-db_fail:
-	if (txn != NULL)
-		(void)txn->abort(txn);
+	qs->busy = 0;
+	if (ret == 0)
+		return 0;
 	db_error(qs, ret, "opening the databases", error_r, kind_r);
 fail:
 	close_handles(qs);
@@ -417,6 +475,60 @@ static void watchdog_fire(union sigval sv)
 	_exit(75);
 }
 
+/*
+ * The detector.  BDB enforces lock timeouts only when deadlock detection
+ * runs, and set_lk_detect runs it only when a new conflict arises: a
+ * process waiting for a lock that a killed process holds would wait
+ * forever.  So while a qstore_run() is under way a thread runs the
+ * detector with DB_LOCK_EXPIRE every half lock timeout; the expired
+ * waiter gets DB_LOCK_NOTGRANTED, calls failchk, which releases the dead
+ * process's locks and aborts its transaction, and retries.
+ */
+static void *detector_main(void *arg)
+{
+	struct qstore *qs = arg;
+	struct timespec ts;
+
+	ts.tv_sec = lock_timeout() / 2;
+	ts.tv_nsec = lock_timeout() % 2 ? 500000000L : 0;
+	while (!qs->detector_stop) {
+		(void)nanosleep(&ts, NULL);
+		if (!qs->busy || qs->detector_stop)
+			continue;
+		(void)pthread_mutex_lock(&qs->env_lock);
+		if (qs->env != NULL)
+			(void)qs->env->lock_detect(qs->env, 0, DB_LOCK_EXPIRE,
+						   NULL);
+		(void)pthread_mutex_unlock(&qs->env_lock);
+	}
+	return NULL;
+}
+
+static void detector_init(struct qstore *qs)
+{
+	int err;
+
+	(void)pthread_mutex_init(&qs->env_lock, NULL);
+	if ((err = pthread_create(&qs->detector, NULL, detector_main,
+				  qs)) != 0) {
+		errno = err;
+		msg_warn_sys("pthread_create (database lock detector)");
+		(void)pthread_mutex_destroy(&qs->env_lock);
+		return;
+	}
+	qs->have_detector = 1;
+}
+
+static void detector_deinit(struct qstore *qs)
+{
+	if (!qs->have_detector)
+		return;
+	qs->detector_stop = 1;
+	(void)pthread_join(qs->detector, NULL);
+	(void)pthread_mutex_destroy(&qs->env_lock);
+	qs->have_detector = 0;
+}
+
 static void watchdog_init(struct qstore *qs)
 {
 	struct sigevent sev;
@@ -456,6 +568,7 @@ struct qstore *qstore_open(const char *db_dir, char **error_r,
 	qs->dir = mystrdup(db_dir);
 	str_init(&qs->dberr, 64);
 	watchdog_init(qs);
+	detector_init(qs);
 	if (secret_load(qs, error_r, kind_r) < 0) {
 		qstore_close(&qs);
 		return NULL;
@@ -479,6 +592,7 @@ void qstore_close(struct qstore **qsp)
 	if (qs == NULL)
 		return;
 	watchdog_arm(qs, 1);
+	detector_deinit(qs);
 	if (qs->env != NULL)
 		(void)qs->env->txn_checkpoint(qs->env, 0, 0, 0);
 	close_handles(qs);
@@ -518,25 +632,6 @@ static void maybe_checkpoint(struct qstore *qs)
 		msg_warn("%s", error);
 		free(error);
 	}
-}
-
-static double now_seconds(void)
-{
-	struct timeval tv;
-
-	(void)gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + tv.tv_usec / 1e6;
-}
-
-/* a short random sleep, growing with the attempt number */
-static void backoff(int attempt)
-{
-	unsigned r = 0;
-	long max_us = 1000L << (attempt < 7 ? attempt : 7);	/* <= 128ms */
-
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
-		r = (unsigned)getpid() * 2654435761u + (unsigned)attempt;
-	(void)usleep((useconds_t)(r % (unsigned long)max_us));
 }
 
 static int run_txn(struct qstore *qs, int write, qstore_txn_fn *fn,
@@ -583,9 +678,19 @@ static int run_txn(struct qstore *qs, int write, qstore_txn_fn *fn,
 			continue;
 		}
 		if (ret == DB_LOCK_NOTGRANTED) {
-			/* a lock wait timed out: is its holder dead? */
+			/*
+			 * A lock wait timed out: is its holder dead?
+			 * failchk frees a dead process's locks and aborts
+			 * its transaction; it may still complain (EBUSY
+			 * destroying a mutex the dead held), which does not
+			 * matter to us: retry, up to the deadline.
+			 */
 			ret = qs->env->failchk(qs->env, 0);
-			if (ret == 0) {
+			if (ret != DB_RUNRECOVERY) {
+				if (ret != 0)
+					msg_warn("%s: failchk: %s", what,
+						 db_strerror(ret));
+				str_clear(&qs->dberr);
 				backoff(attempt);
 				continue;
 			}
@@ -623,7 +728,9 @@ int qstore_run(struct qstore *qs, int write, qstore_txn_fn *fn, void *ctx,
 	int ret;
 
 	watchdog_arm(qs, 1);
+	qs->busy = 1;
 	ret = run_txn(qs, write, fn, ctx, what, app_error, error_r, kind_r);
+	qs->busy = 0;
 	watchdog_arm(qs, 0);
 	return ret;
 }

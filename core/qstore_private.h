@@ -6,6 +6,7 @@
 #define SPAMTRAP_QSTORE_PRIVATE_H
 
 #include <db.h>
+#include <pthread.h>
 #include <signal.h>
 #include <time.h>
 
@@ -34,6 +35,12 @@ struct qstore {
 	timer_t watchdog;	/* see qstore_run */
 	int have_watchdog;
 	int watchdog_off;	/* long walks (db check) */
+	/* the lock-timeout detector thread (see qstore_env.c) */
+	pthread_t detector;
+	pthread_mutex_t env_lock;	/* env may be replaced under it */
+	int have_detector;
+	volatile int detector_stop;
+	volatile int busy;		/* a qstore_run is in progress */
 	struct str dberr;	/* last message from BDB's errcall */
 };
 

@@ -5,6 +5,8 @@
 #  2. four writers running, two killed with SIGKILL mid-transaction: each
 #     survivor goes on, or (when the dead held a database mutex) exits by
 #     its watchdog with EX_TEMPFAIL; then the rest are killed too;
+#  2b. a writer waiting for locks that a killed process held goes on
+#     without recovery (lock timeout, failchk);
 #  3. the next open recovers: every incident a writer reported committed
 #     is there, qstore_check, db_verify and "spamtrap db check" are clean;
 #  4. new writers work in the recovered environment.
@@ -137,6 +139,29 @@ try:
         if p.poll() is None:
             p.send_signal(signal.SIGKILL)
         p.wait()
+
+    # 2b. locks of a dead process are released by failchk
+    hold = subprocess.Popen([driver, "hold", db], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env)
+    procs.append(hold)
+    line = hold.stdout.readline().strip()
+    ok(line == "holding", "a process holds locks in an open transaction",
+       line)
+    w, idfile = start_writer("h@example.org", 20)
+    time.sleep(1.5)
+    # (it may commit an incident or two on pages the holder did not
+    # touch, but not the site table entry of its first round)
+    ok(w.poll() is None and count(idfile) <= 2,
+       "a writer waits for those locks (%d ids)" % count(idfile))
+    hold.send_signal(signal.SIGKILL)
+    hold.wait()
+    t0 = time.time()
+    code = w.wait(timeout=STUCK + 20)
+    took = time.time() - t0
+    ok(code == 0 and count(idfile) == 20,
+       "after kill -9 of the holder the writer finishes (%.1f s)" % took,
+       "exit %s, %d ids" % (code, count(idfile)))
+    ok(took < STUCK, "by failchk, before any watchdog (%.1f s)" % took)
 
     # 3. recovery
     t0 = time.time()
