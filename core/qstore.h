@@ -6,14 +6,39 @@
  *
  * Processes and handles
  *	One struct qstore per process (lmtpd session child, folderd, the
- *	CLI); open it after fork(), never share it across fork().  The
- *	handle is DB_THREAD-safe, but one handle per thread is simplest.
- *	Every process opens the environment with DB_REGISTER, so the first
- *	opener after a crash runs recovery (DB_RECOVER) and a process that
- *	died holding locks or an open transaction is cleaned up by
- *	failchk (DB_FAILCHK, set_isalive) without disturbing live peers;
- *	when BDB says the environment needs full recovery (DB_RUNRECOVERY)
- *	the handle closes and reopens itself and the operation is retried.
+ *	CLI); open it after fork(), never use it across fork().  The handle
+ *	is DB_THREAD-safe, but one thread at a time is what is tested.
+ *	qstore_open() starts a small thread (the lock-timeout detector) and
+ *	a POSIX timer (the watchdog) that qstore_close() stops.
+ *
+ * Crashes and kill -9 (see qstore_env.c)
+ *	- Every process opens the environment with DB_REGISTER|DB_RECOVER:
+ *	  the first opener after a process died inside the environment
+ *	  runs normal recovery; live peers then see DB_RUNRECOVERY and
+ *	  their handle reopens itself and retries the operation.
+ *	- A process killed while holding locks or an open transaction:
+ *	  waiters time out (db_lock_timeout, enforced by the detector
+ *	  thread), run failchk, which releases the dead process's locks
+ *	  and aborts its transaction, and go on without recovery.
+ *	- A process killed while holding a BDB mutex (e.g. during a
+ *	  commit's log fsync) blocks every waiter for good (BDB 5.3
+ *	  mutexes are not robust).  The watchdog ends a call that lasts
+ *	  db_stuck_timeout with _exit(75) (EX_TEMPFAIL) after logging why;
+ *	  nothing uncommitted is lost, and the next opener recovers.
+ *	  Daemons must therefore treat a session child's exit 75 as a
+ *	  temporary failure and keep qstore out of the master process.
+ *
+ * The delivery path (lmtpd, per recipient), in this order:
+ *	qstore_prefs_get(user) and, unless opt_out,
+ *	qstore_table_lookup(user, sender, relay) -> policy_decide();
+ *	for a hold or a tag: qstore_id_new(id), add "X-Spamtrap-Id:
+ *	qstore_token_make(id)" to the message, qstore_incident_add() with
+ *	that id and the final message (commits incident + copy), file the
+ *	message, then qstore_incident_set_location(); reply 250 last.
+ *	A crash between the add and the filing leaves a pending incident
+ *	with its copy and no location: the copy can be re-filed, nothing
+ *	is lost and db check has nothing to repair.
+ *	qstore_pair_seen(sender, relay) records the pair for one-shot.
  *
  * Errors
  *	Every function that touches the database runs in its own
@@ -148,10 +173,15 @@ void qstore_incident_add_action(struct qstore_incident *inc, time_t when,
 				const char *who, enum qstore_via via,
 				const char *what);
 
+/* A fresh incident id (time-ordered, 30 random bits). */
+void qstore_id_new(char id_r[QSTORE_ID_LEN + 1]);
+
 /*
  * Record a new incident and (when msg != NULL) a copy of the message,
- * in one transaction.  A fresh id is written to inc->id.  WHO/VIA and
- * "held" (or "tagged") become the first history entry.
+ * in one transaction.  inc->id: "" to draw a fresh id (written back),
+ * or one from qstore_id_new() (an id already in use is an ERR_INTERNAL
+ * error, never an overwrite).  Without actions, WHO/VIA and "held" (or
+ * "tagged" with QSTORE_FLAG_TAGGED) become the first history entry.
  */
 int qstore_incident_add(struct qstore *qs, struct qstore_incident *inc,
 			const void *msg, size_t msg_len, const char *who,

@@ -702,7 +702,7 @@ int qstore_message_read(struct qstore *qs, DB_TXN *txn, const char *id,
 
 /* ---- adding and changing incidents */
 
-static void new_id(char id[QSTORE_ID_LEN + 1])
+void qstore_id_new(char id[QSTORE_ID_LEN + 1])
 {
 	uint32_t r = 0;
 	uint64_t v;
@@ -715,6 +715,8 @@ static void new_id(char id[QSTORE_ID_LEN + 1])
 
 struct add_ctx {
 	struct qstore_incident *inc;
+	int preset_id;
+	char *app_error;
 	const void *msg;
 	size_t msg_len;
 	struct str rec;
@@ -728,10 +730,19 @@ static int add_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 	int ret = DB_KEYEXIST, tries;
 
 	for (tries = 0; tries < 20 && ret == DB_KEYEXIST; tries++) {
-		new_id(ctx->inc->id);
+		if (!ctx->preset_id)
+			qstore_id_new(ctx->inc->id);
 		qstore_dbt_in(&key, ctx->inc->id, QSTORE_ID_LEN);
 		qstore_dbt_in(&data, ctx->rec.s, ctx->rec.len);
 		ret = db->put(db, txn, &key, &data, DB_NOOVERWRITE);
+		if (ret == DB_KEYEXIST && ctx->preset_id) {
+			struct str e = STR_INIT;
+
+			str_printf(&e, "incident id %s is already in use",
+				   ctx->inc->id);
+			ctx->app_error = str_steal(&e);
+			return QSTORE_EAPP;
+		}
 	}
 	if (ret != 0)
 		return ret;
@@ -769,11 +780,20 @@ int qstore_incident_add(struct qstore *qs, struct qstore_incident *inc,
 	ctx.inc = inc;
 	ctx.msg = msg;
 	ctx.msg_len = msg_len;
+	if (inc->id[0] != '\0') {
+		if (!qstore_id_valid(inc->id)) {
+			qstore_fail(error_r, kind_r, ERR_INTERNAL,
+				    "qstore_incident_add: bad id \"%s\"",
+				    inc->id);
+			return -1;
+		}
+		ctx.preset_id = 1;
+	}
 	qstore_incident_encode(inc, &ctx.rec);
 	ret = qstore_run(qs, 1, add_txn, &ctx, "recording the incident",
-			 NULL, error_r, kind_r);
+			 &ctx.app_error, error_r, kind_r);
 	str_deinit(&ctx.rec);
-	if (ret < 0)
+	if (ret < 0 && !ctx.preset_id)
 		inc->id[0] = '\0';
 	return ret;
 }

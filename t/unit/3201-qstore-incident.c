@@ -150,6 +150,33 @@ static void test_round_trip(void)
 	qstore_incident_deinit(&got);
 	qstore_incident_deinit(&inc);
 
+	/* an id chosen before the add (for the X-Spamtrap-Id header) */
+	{
+		char id[QSTORE_ID_LEN + 1];
+
+		qstore_id_new(id);
+		fill(&inc, "bob@example.org", 1700000003, "preset");
+		memcpy(inc.id, id, sizeof(id));
+		TEST_IS_INT(qstore_incident_add(qs, &inc, "m", 1, "lmtpd",
+						QSTORE_VIA_LMTP, &error, NULL),
+			    0, "add with an id from qstore_id_new");
+		TEST_IS_STR(inc.id, id, "the id is kept");
+		qstore_incident_deinit(&inc);
+		fill(&inc, "mallory@example.org", 1700000004, "again");
+		memcpy(inc.id, id, sizeof(id));
+		error = NULL;
+		TEST_IS_INT(qstore_incident_add(qs, &inc, "x", 1, "lmtpd",
+						QSTORE_VIA_LMTP, &error, &kind),
+			    -1, "the same id again is refused");
+		TEST_LIKE(error, "already in use", "with a reason");
+		free(error);
+		qstore_incident_deinit(&inc);
+		TEST_IS_INT(qstore_incident_get(qs, id, &got, &error, NULL), 1,
+			    "the first one is intact");
+		TEST_IS_STR(got.user, "bob@example.org", "not overwritten");
+		qstore_incident_deinit(&got);
+	}
+
 	/* unknown and malformed ids */
 	TEST_IS_INT(qstore_incident_get(qs, "0000000000000", &got, &error,
 					NULL), 0, "unknown id: 0");
@@ -301,10 +328,11 @@ static void test_pages(void)
 	TEST_IS_INT(qstore_incident_list(qs, &q, &page, &error, NULL), 0,
 		    "site-wide pending");
 	/* bob's and alice's from test_round_trip are newer */
-	TEST_OK(page.n == 5 && page.items[0].received == 1700000002
-		&& page.items[1].received == 1700000000
-		&& page.items[2].received == 3000
-		&& page.items[3].received == 1502, "site-wide newest first");
+	TEST_OK(page.n == 5 && page.items[0].received == 1700000003
+		&& page.items[1].received == 1700000002
+		&& page.items[2].received == 1700000000
+		&& page.items[3].received == 3000
+		&& page.items[4].received == 1502, "site-wide newest first");
 	qstore_page_deinit(&page);
 
 	TEST_IS_INT(qstore_incident_count(qs, "dave@example.org",
