@@ -36,7 +36,8 @@ CFLAGS   += -std=c11 $(OPTFLAGS) $(SANFLAGS) -Wall -Wextra -Werror \
 	    -Wno-unused-parameter -fno-strict-aliasing
 CPPFLAGS += -D_GNU_SOURCE -Icore -Ilmtpd -Irules -Ifolders -Itools \
 	    $(PKG_CFLAGS) -MMD -MP
-LDLIBS   += $(PKG_LIBS) -ldb-5.3
+# -lz: qstore keeps held-message copies zlib-compressed until they expire
+LDLIBS   += $(PKG_LIBS) -ldb-5.3 -lz
 LDFLAGS  += $(SANFLAGS)
 
 MODULES  = core rules lmtpd folders tools

@@ -47,6 +47,14 @@ char *var_spam_score_header;
 char *var_spam_status_header;
 char *var_spam_report_header;
 
+int var_db_mode;
+long long var_db_cache_size;
+int var_db_checkpoint_interval;
+int var_db_lock_timeout;
+int var_db_busy_timeout;
+int var_db_stuck_timeout;
+int var_quarantine_retention;
+
 #define STR(name, def, var, help) \
 	{ name, CONFIG_STR, def, 0, 0, &var, help }
 #define PATH(name, def, var, help) \
@@ -137,6 +145,25 @@ const struct config_param config_params[] = {
 	    "header field for the verdict and rules hit (empty: not added)"),
 	STR("spam_report_header", "X-Spam-Report", var_spam_report_header,
 	    "header field for the rule-by-rule report (empty: not added)"),
+
+	/* qstore */
+	MODE("db_mode", "0600", var_db_mode,
+	     "mode of the database files (0600, or 0640 for a reading group)"),
+	SIZE("db_cache_size", "16M", 1LL << 20, 1LL << 32, var_db_cache_size,
+	     "Berkeley DB cache (memory pool) size"),
+	TIME("db_checkpoint_interval", "1m", 1, 86400,
+	     var_db_checkpoint_interval,
+	     "checkpoint the database (and remove old logs) this often"),
+	TIME("db_lock_timeout", "2s", 1, 3600, var_db_lock_timeout,
+	     "wait this long for a database lock before checking for dead holders"),
+	TIME("db_busy_timeout", "30s", 1, 3600, var_db_busy_timeout,
+	     "give up (temporary failure) on a busy database after this long"),
+	TIME("db_stuck_timeout", "2m", 1, 86400, var_db_stuck_timeout,
+	     "a database call blocked this long (on a mutex a killed process "
+	     "held) exits the process, so the environment can be recovered"),
+	TIME("quarantine_retention", "30d", 3600, 3650 * 86400,
+	     var_quarantine_retention,
+	     "keep incidents and their message copies this long"),
 
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };

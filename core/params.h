@@ -47,4 +47,13 @@ extern char *var_spam_score_header;
 extern char *var_spam_status_header;
 extern char *var_spam_report_header;
 
+/* qstore */
+extern int var_db_mode;
+extern long long var_db_cache_size;
+extern int var_db_checkpoint_interval;
+extern int var_db_lock_timeout;
+extern int var_db_busy_timeout;
+extern int var_db_stuck_timeout;
+extern int var_quarantine_retention;
+
 #endif

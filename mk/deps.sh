@@ -5,7 +5,7 @@
 # "install" installs the missing ones with apt-get (as root, or via sudo).
 set -u
 action=$1; shift
-build="gcc make pkg-config libetpan-dev libgmime-3.0-dev libpcre2-dev libdb5.3-dev"
+build="gcc make pkg-config libetpan-dev libgmime-3.0-dev libpcre2-dev libdb5.3-dev zlib1g-dev"
 test="perl python3 db5.3-util dovecot-imapd dovecot-lmtpd swaks man-db groff-base spamassassin nodejs"
 want=""
 for g in "$@"; do

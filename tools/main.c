@@ -19,6 +19,7 @@ const struct command commands[] = {
 	{ "config", cmd_config, "print the effective settings" },
 	{ "rules", cmd_rules, "check rule files (rules lint [DIR...])" },
 	{ "score", cmd_score, "score messages and explain the score" },
+	{ "db", cmd_db, "check, repair and inspect the quarantine database" },
 	{ NULL, NULL, NULL },
 };
 
