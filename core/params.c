@@ -39,6 +39,10 @@ char *var_mail_group;
 int var_maildir_fsync;
 int var_store_timeout;
 
+char *var_quarantine_folder;
+char *var_one_shot_folder;
+char *var_lmtp_reject_mode;
+
 int var_watch_interval;
 
 int var_rules_time_budget_ms;
@@ -127,6 +131,14 @@ const struct config_param config_params[] = {
 	     "fsync each message and its directory before the reply"),
 	TIME("store_timeout", "2m", 1, 86400, var_store_timeout,
 	     "timeout for a downstream LMTP store"),
+
+	/* quarantine (lmtpd policy, folderd, the CLI) */
+	STR("quarantine_folder", "Spam", var_quarantine_folder,
+	    "folder held mail is filed into ('/' separates levels)"),
+	STR("one_shot_folder", "Spam/One-Shot", var_one_shot_folder,
+	    "folder for held mail from a sender+relay never seen before"),
+	STR("lmtp_reject_mode", "discard", var_lmtp_reject_mode,
+	    "a reject at the LMTP hop: discard (250, nothing stored) or bounce (550 5.7.1)"),
 
 	/* folders */
 	TIME("watch_interval", "10s", 1, 86400, var_watch_interval,

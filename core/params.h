@@ -37,6 +37,11 @@ extern char *var_mail_group;
 extern int var_maildir_fsync;
 extern int var_store_timeout;
 
+/* quarantine */
+extern char *var_quarantine_folder;
+extern char *var_one_shot_folder;
+extern char *var_lmtp_reject_mode;
+
 /* folders */
 extern int var_watch_interval;
 
