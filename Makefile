@@ -6,6 +6,10 @@
 #   make asan       the test suite under AddressSanitizer + UBSan
 #   make deps       install the Debian packages the build and tests need
 #   make install    install under $(DESTDIR)$(PREFIX)
+#   make bench      benchmark against Dovecot LMTP, spamd and rspamd
+#                   (bench/run; results in bench/results/latest.md)
+#   make fuzz       run every libFuzzer target for FUZZTIME seconds
+#   make valgrind   the unit tests under valgrind, failing on leaks
 #
 # Every module directory holds its sources; main.c is a program's glue,
 # everything else goes into the module's library.  Unit tests are
@@ -93,6 +97,12 @@ $(BUILD)/t/%.t: $(BUILD)/t/unit/%.o $(LIBS)
 $(HELPERS): $(BUILD)/t/helpers/%: $(BUILD)/t/helpers/%.o $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
 
+# benchmark programs: bench/NAME.c -> $(BUILD)/bench-NAME
+BENCH_SRCS = $(wildcard bench/*.c)
+BENCH_PROGS = $(patsubst bench/%.c,$(BUILD)/bench-%,$(BENCH_SRCS))
+$(BENCH_PROGS): $(BUILD)/bench-%: $(BUILD)/bench/%.o $(LIBS)
+	$(CC) $(LDFLAGS) -pthread -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
+
 # ---- running
 
 run: all
@@ -114,6 +124,19 @@ check: test-deps all
 
 test-deps:
 	@sh mk/deps.sh check build test || sh mk/deps.sh install build test
+
+# bench/run installs what it needs (bench group of mk/deps.sh, the
+# corpus), runs every peer on the same messages and prints the table.
+bench: all $(BENCH_PROGS)
+	@sh mk/deps.sh check build test bench || sh mk/deps.sh install build test bench
+	SPAMTRAP_BIN=$(abspath $(BIN)) SPAMTRAP_BUILD=$(abspath $(BUILD)) SPAMTRAP_TOP=$(CURDIR) \
+	  python3 bench/run $(BENCHFLAGS)
+
+# every unit test under valgrind; a leak or an error fails the run
+valgrind: all
+	@command -v valgrind >/dev/null || sh mk/deps.sh install build test
+	@SPAMTRAP_BIN=$(abspath $(BIN)) SPAMTRAP_BUILD=$(abspath $(BUILD)) SPAMTRAP_TOP=$(CURDIR) \
+	  sh mk/valgrind.sh $(UNIT_TESTS)
 
 asan:
 	$(MAKE) BUILD=build/asan BIN=build/asan/bin OPTFLAGS="-O1 -g" \
@@ -156,7 +179,7 @@ install: all
 	  install -d $(DESTDIR)$(SHAREDIR)/rules; \
 	  install -m 0644 rules/shipped/* $(DESTDIR)$(SHAREDIR)/rules/; fi
 
-.PHONY: all deps deps-check test-deps run check asan fuzz fuzz-build clean install
+.PHONY: all deps deps-check test-deps run check asan bench valgrind fuzz fuzz-build clean install
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -6,12 +6,15 @@
 set -u
 action=$1; shift
 build="gcc make pkg-config libetpan-dev libgmime-3.0-dev libpcre2-dev libdb5.3-dev zlib1g-dev"
-test="perl python3 db5.3-util dovecot-imapd dovecot-lmtpd swaks man-db groff-base spamassassin nodejs"
+test="perl python3 db5.3-util dovecot-imapd dovecot-lmtpd swaks man-db groff-base spamassassin nodejs valgrind clang"
+# make bench: the peers (spamd with compiled rules, rspamd) and npm for the corpus
+bench="spamassassin spamc sa-compile re2c rspamd dovecot-lmtpd"
 want=""
 for g in "$@"; do
 	case $g in
 	build) want="$want $build" ;;
 	test) want="$want $test" ;;
+	bench) want="$want $bench" ;;
 	*) echo "deps.sh: unknown group $g" >&2; exit 2 ;;
 	esac
 done
