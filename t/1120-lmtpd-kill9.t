@@ -245,13 +245,21 @@ t.ok(kills["master"] >= 1, "the master was killed and restarted (%d)" % kills["m
 time.sleep(0.5)
 d.stop()
 
+def mail_dirs(base):
+    """new/ and cur/ of INBOX and of every folder (held mail is filed
+    into the quarantine folder)."""
+    for root, dirs, _ in os.walk(base):
+        for sub in ("new", "cur"):
+            if sub in dirs:
+                yield os.path.join(root, sub)
+
+
 found = {}
 incomplete = []
 for r in RCPTS:
-    base = d.maildir(r)
-    for sub in ("new", "cur"):
-        dd = os.path.join(base, sub)
-        for name in (os.listdir(dd) if os.path.isdir(dd) else []):
+    for dd in mail_dirs(d.maildir(r)):
+        sub = os.path.relpath(dd, d.maildir(r))
+        for name in os.listdir(dd):
             with open(os.path.join(dd, name), "rb") as f:
                 data = f.read()
             m = re.search(rb"^X-Kill9-Id: (\d+)", data, re.M)
