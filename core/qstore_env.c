@@ -660,13 +660,18 @@ static int run_txn(struct qstore *qs, int write, qstore_txn_fn *fn,
 			return 0;
 		}
 		if (ret == QSTORE_EAPP) {
+			char *why = app_error != NULL ? *app_error : NULL;
+
+			if (why == NULL)
+				why = mystrdup("internal error");
 			if (kind_r != NULL)
 				*kind_r = ERR_INTERNAL;
 			if (error_r != NULL)
-				*error_r = *app_error;
+				*error_r = why;
 			else
-				free(*app_error);
-			*app_error = NULL;
+				free(why);
+			if (app_error != NULL)
+				*app_error = NULL;
 			return -1;
 		}
 		if (app_error != NULL && *app_error != NULL)

@@ -269,7 +269,7 @@ static int do_bench(const char *dir, long n, long users)
 	time_query(qs, "user7@example.org", QSTORE_PENDING, 1, 30);
 	time_query(qs, "user7@example.org", QSTORE_PENDING, 10, 30);
 	time_query(qs, "user7@example.org", QSTORE_STATUS_ANY, 1, 200);
-	time_query(qs, "user7@example.org", QSTORE_SPAM, 1, 30);
+	time_query(qs, "user10@example.org", QSTORE_SPAM, 1, 30);
 	time_query(qs, NULL, QSTORE_SPAM, 1, 50);
 	time_query(qs, NULL, QSTORE_PENDING, 100, 50);
 	t0 = now();
