@@ -184,7 +184,8 @@ static int hold_txn(struct qstore *qs, DB_TXN *txn, void *ctx)
 		fill(&inc, "holder@example.org", i, time(NULL));
 		qstore_incident_encode(&inc, &rec);
 		qstore_incident_deinit(&inc);
-		snprintf(id, sizeof(id), "zzzzzzzzzzzz%d", i);
+		memcpy(id, "zzzzzzzzzzzz0", sizeof(id));
+		id[QSTORE_ID_LEN - 1] = (char)('0' + i);
 		qstore_dbt_in(&key, id, QSTORE_ID_LEN);
 		qstore_dbt_in(&data, rec.s, rec.len);
 		ret = qs->db[QDB_INCIDENTS]->put(qs->db[QDB_INCIDENTS], txn,
