@@ -11,6 +11,8 @@
  *		missing (printing it)
  *	qstore-driver hold DIR		write in a transaction, print
  *		"holding" and sleep inside it (to be killed: its locks stay)
+ *	qstore-driver orphan DIR	store a message copy that belongs to
+ *		no incident (damage for "spamtrap db check" to find)
  *	qstore-driver bench DIR N USERS	insert N incidents over USERS users
  *		(commits without fsync, to load fast), then time paged
  *		queries
@@ -212,6 +214,24 @@ static int do_hold(const char *dir)
 	return 0;
 }
 
+static int orphan_txn(struct qstore *qs, DB_TXN *txn, void *ctx)
+{
+	(void)ctx;
+	return qstore_message_put(qs, txn, "zzzzzzzzzzzzz", "orphan", 6);
+}
+
+static int do_orphan(const char *dir)
+{
+	struct qstore *qs = open_or_die(dir);
+	char *error = NULL;
+
+	if (qstore_run(qs, 1, orphan_txn, NULL, "orphan", NULL, &error,
+		       NULL) < 0)
+		die("orphan", error);
+	qstore_close(&qs);
+	return 0;
+}
+
 static void time_query(struct qstore *qs, const char *user, int status,
 		       size_t page, size_t size)
 {
@@ -304,6 +324,8 @@ int main(int argc, char **argv)
 		return do_check(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "exists") == 0)
 		return do_exists(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "orphan") == 0)
+		return do_orphan(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "hold") == 0)
 		return do_hold(argv[2]);
 	if (argc == 5 && strcmp(argv[1], "bench") == 0)
