@@ -489,33 +489,56 @@ static void watchdog_fire(union sigval sv)
 static void *detector_main(void *arg)
 {
 	struct qstore *qs = arg;
-	struct timespec ts;
+	struct timespec until;
+	long step_ms = lock_timeout() * 500L;
+	int stop;
 
-	ts.tv_sec = lock_timeout() / 2;
-	ts.tv_nsec = lock_timeout() % 2 ? 500000000L : 0;
-	while (!qs->detector_stop) {
-		(void)nanosleep(&ts, NULL);
-		if (!qs->busy || qs->detector_stop)
-			continue;
-		(void)pthread_mutex_lock(&qs->env_lock);
-		if (qs->env != NULL)
-			(void)qs->env->lock_detect(qs->env, 0, DB_LOCK_EXPIRE,
-						   NULL);
-		(void)pthread_mutex_unlock(&qs->env_lock);
+	(void)pthread_mutex_lock(&qs->detector_lock);
+	for (;;) {
+		(void)clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += step_ms / 1000;
+		until.tv_nsec += (step_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!qs->detector_stop
+		       && pthread_cond_timedwait(&qs->detector_wake,
+						 &qs->detector_lock,
+						 &until) == 0)
+			;	/* woken early, but not told to stop */
+		stop = qs->detector_stop;
+		(void)pthread_mutex_unlock(&qs->detector_lock);
+		if (stop)
+			break;
+		if (qs->busy) {
+			(void)pthread_mutex_lock(&qs->env_lock);
+			if (qs->env != NULL)
+				(void)qs->env->lock_detect(qs->env, 0,
+							   DB_LOCK_EXPIRE,
+							   NULL);
+			(void)pthread_mutex_unlock(&qs->env_lock);
+		}
+		(void)pthread_mutex_lock(&qs->detector_lock);
 	}
 	return NULL;
 }
 
 static void detector_init(struct qstore *qs)
 {
+	pthread_condattr_t attr;
 	int err;
 
 	(void)pthread_mutex_init(&qs->env_lock, NULL);
+	(void)pthread_mutex_init(&qs->detector_lock, NULL);
+	(void)pthread_condattr_init(&attr);
+	(void)pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	(void)pthread_cond_init(&qs->detector_wake, &attr);
+	(void)pthread_condattr_destroy(&attr);
 	if ((err = pthread_create(&qs->detector, NULL, detector_main,
 				  qs)) != 0) {
 		errno = err;
 		msg_warn_sys("pthread_create (database lock detector)");
-		(void)pthread_mutex_destroy(&qs->env_lock);
 		return;
 	}
 	qs->have_detector = 1;
@@ -525,9 +548,11 @@ static void detector_deinit(struct qstore *qs)
 {
 	if (!qs->have_detector)
 		return;
+	(void)pthread_mutex_lock(&qs->detector_lock);
 	qs->detector_stop = 1;
+	(void)pthread_cond_signal(&qs->detector_wake);
+	(void)pthread_mutex_unlock(&qs->detector_lock);
 	(void)pthread_join(qs->detector, NULL);
-	(void)pthread_mutex_destroy(&qs->env_lock);
 	qs->have_detector = 0;
 }
 
@@ -600,6 +625,9 @@ void qstore_close(struct qstore **qsp)
 	close_handles(qs);
 	if (qs->have_watchdog)
 		(void)timer_delete(qs->watchdog);
+	(void)pthread_mutex_destroy(&qs->env_lock);
+	(void)pthread_mutex_destroy(&qs->detector_lock);
+	(void)pthread_cond_destroy(&qs->detector_wake);
 	explicit_bzero(qs->secret, sizeof(qs->secret));
 	str_deinit(&qs->dberr);
 	MYFREE(&qs->dir);
