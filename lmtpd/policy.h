@@ -73,7 +73,8 @@ struct policy_result {
 	const struct qstore_table_match *match;
 };
 
-void policy_decide(const struct policy_input *in, struct policy_result *r);
+void policy_decide(const struct policy_input *in,
+		   struct policy_result *result_r);
 
 /* "deliver", "allow", "inbox", "hold", "tag", "reject", "auto-reject",
    "need-data", "need-score": for the log line */
