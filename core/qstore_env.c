@@ -280,13 +280,12 @@ static int open_env(struct qstore *qs, char **error_r, enum errkind *kind_r)
 	double deadline = now_seconds() + busy_timeout();
 	u_int32_t flags;
 	DB_TXN *txn = NULL;
-	int ret, attempt;
+	int ret, attempt, was_busy = qs->busy;
 
 	if ((ret = db_env_create(&env, 0)) != 0) {
 		db_error(NULL, ret, "db_env_create", error_r, kind_r);
 		return -1;
 	}
-	qs->env = env;
 	env->app_private = qs;
 	env->set_errcall(env, qstore_errcall);
 	env->set_msgcall(env, qstore_msgcall);
@@ -307,7 +306,8 @@ static int open_env(struct qstore *qs, char **error_r, enum errkind *kind_r)
 	    || (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0) {
 		db_error(qs, ret, "configuring the database environment",
 			 error_r, kind_r);
-		goto fail;
+		(void)env->close(env, 0);
+		return -1;
 	}
 	/*
 	 * No DB_FAILCHK here: with it, an opener that finds a dead process
@@ -324,8 +324,15 @@ static int open_env(struct qstore *qs, char **error_r, enum errkind *kind_r)
 			   qs->dir);
 		db_error(qs, ret, str_c(&what), error_r, kind_r);
 		str_deinit(&what);
-		goto fail;
+		(void)env->close(env, 0);
+		return -1;
 	}
+	/* from now on the detector thread may use it */
+	if (qs->have_detector)
+		(void)pthread_mutex_lock(&qs->env_lock);
+	qs->env = env;
+	if (qs->have_detector)
+		(void)pthread_mutex_unlock(&qs->env_lock);
 	/*
 	 * Open (creating) the databases in one transaction.  A peer that
 	 * died holding a lock on them makes this wait time out: then
@@ -356,11 +363,10 @@ static int open_env(struct qstore *qs, char **error_r, enum errkind *kind_r)
 		str_clear(&qs->dberr);
 		backoff(attempt);
 	}
-	qs->busy = 0;
+	qs->busy = was_busy;
 	if (ret == 0)
 		return 0;
 	db_error(qs, ret, "opening the databases", error_r, kind_r);
-fail:
 	close_handles(qs);
 	return -1;
 }
