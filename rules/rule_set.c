@@ -30,6 +30,10 @@
 
 #define RULE_MAX_LINE		65536	/* longest rule file line */
 #define RULE_MAX_INCLUDE	10	/* include nesting */
+#define RULE_MAX_INCLUDES	200	/* include lines followed per load: a
+					   file including its own directory
+					   twice would otherwise be read 2^10
+					   times */
 #define RULE_MAX_IF		64	/* if/ifplugin nesting */
 #define RULE_DEFAULT_REQUIRED	5.0
 #define RULE_SA_VERSION		4.000001	/* what "if version" sees */
@@ -127,6 +131,7 @@ struct rule_set {
 	char *replace_start, *replace_end;
 	struct rule_lint *lint;
 	struct rule_lint own_lint;
+	int includes;		/* include lines followed so far */
 };
 
 static const char *const type_names[RULE_TYPE_COUNT] = {
@@ -1087,12 +1092,20 @@ static void load_line(struct loader *ld, char *line)
 					   (size_t)(slash + 1 - ld->w.file));
 			str_appends(&path, v);
 		}
-		if (ld->depth >= RULE_MAX_INCLUDE)
+		if (v[0] == '\0')
+			lint_msg(rs, &ld->w, 1, "include: no file name");
+		else if (ld->depth >= RULE_MAX_INCLUDE)
 			lint_msg(rs, &ld->w, 1, "include %s: nested too deeply",
 				 v);
-		else if (load_path(rs, path.s, 1, ld->depth + 1) < 0)
-			lint_msg(rs, &ld->w, 1, "include %s: %s", v,
-				 strerror(errno));
+		else if (rs->includes >= RULE_MAX_INCLUDES)
+			lint_msg(rs, &ld->w, 1, "include %s: more than %d "
+				 "includes in one load", v, RULE_MAX_INCLUDES);
+		else {
+			rs->includes++;
+			if (load_path(rs, path.s, 1, ld->depth + 1) < 0)
+				lint_msg(rs, &ld->w, 1, "include %s: %s", v,
+					 strerror(errno));
+		}
 		str_deinit(&path);
 	} else if (strcmp(key, "lang") == 0) {
 		rs->lint->lang_lines++;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "message.h"
@@ -484,6 +485,37 @@ static void test_limits(void)
 	clean_dir();
 }
 
+/* found by fuzz-rules: a file that includes its own directory twice was
+   read 2^10 times (nesting limit 10); "include" with no name read the
+   directory */
+static void test_include_loops(void)
+{
+	struct rule_lint lint;
+	struct rule_set *rs;
+	time_t t0 = time(NULL);
+
+	(void) mkdir(dir, 0700);
+	write_file("10_loop.cf",
+		"include \n"
+		"include .\n"
+		"include .\n"
+		"body LOOPED /x/\n");
+	rs = load(&lint);
+	TEST_OK(rs != NULL, "a self-including directory loads");
+	TEST_OK(time(NULL) - t0 < 5, "in bounded time");
+	TEST_OK(lint.files <= 202, "at most 200 includes followed (%d files read)",
+		lint.files);
+	TEST_LIKE(str_c(&lint.messages), "10_loop.cf:1: include: no file name",
+		  "an empty include is an error with file:line");
+	TEST_LIKE(str_c(&lint.messages), "more than 200 includes in one load",
+		  "the include budget is reported");
+	rule_set_deinit(&rs);
+	rule_lint_deinit(&lint);
+	clean_dir();
+	if (mkdir(dir, 0700) < 0)
+		perror(dir);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/st2003.XXXXXX");
@@ -497,5 +529,6 @@ int main(void)
 	test_bad_lines();
 	test_no_dir();
 	test_limits();
+	test_include_loops();
 	return test_done();
 }
