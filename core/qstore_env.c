@@ -2,16 +2,18 @@
  * qstore_env - the Berkeley DB environment, the transaction runner, the
  * site secret and the X-Spamtrap-Id token.
  *
- * Crash safety, in three layers:
+ * Crash safety, in layers:
  *  - DB_REGISTER + DB_RECOVER at open: BDB keeps a registry of the
  *    processes in the environment; the first opener after one of them
- *    died without closing runs normal recovery.  Recovery never runs
- *    under a live peer's feet: when it does run, the peers' handles see
- *    DB_RUNRECOVERY and qstore_run() reopens them.
- *  - DB_FAILCHK + set_isalive: a process killed while holding locks or
- *    an open transaction is cleaned up (its locks released, its
- *    transaction aborted) by failchk, called at open and whenever a
- *    lock wait times out, so the live processes go on without recovery.
+ *    died without closing runs normal recovery.  Peers that are alive
+ *    then see DB_RUNRECOVERY, and qstore_run() reopens their handles.
+ *  - set_isalive + failchk: a process killed while holding locks or an
+ *    open transaction is cleaned up (locks released, transaction
+ *    aborted) by failchk, which qstore_run() calls when a lock wait
+ *    times out; the lock timeout itself is enforced by a detector
+ *    thread (BDB checks timeouts only when deadlock detection runs).
+ *  - the watchdog: a call blocked on a mutex a dead process held ends
+ *    the process (exit 75) so that the next opener recovers.
  *  - every operation is a transaction with synchronous commit, so a
  *    committed incident survives a machine crash.
  * Deadlocks are broken by the detector on every conflict
@@ -660,13 +662,18 @@ static int run_txn(struct qstore *qs, int write, qstore_txn_fn *fn,
 			return 0;
 		}
 		if (ret == QSTORE_EAPP) {
+			char *why = app_error != NULL ? *app_error : NULL;
+
+			if (why == NULL)
+				why = mystrdup("internal error");
 			if (kind_r != NULL)
 				*kind_r = ERR_INTERNAL;
 			if (error_r != NULL)
-				*error_r = *app_error;
+				*error_r = why;
 			else
-				free(*app_error);
-			*app_error = NULL;
+				free(why);
+			if (app_error != NULL)
+				*app_error = NULL;
 			return -1;
 		}
 		if (app_error != NULL && *app_error != NULL)

@@ -1172,7 +1172,8 @@ int qstore_incident_list(struct qstore *qs, const struct qstore_query *q,
 	struct list_ctx ctx;
 
 	memset(page_r, 0, sizeof(*page_r));
-	if (q->page_size == 0 || q->page_size > 100000 || q->page == 0) {
+	if (q->page_size == 0 || q->page_size > 100000 || q->page == 0
+	    || q->page > SIZE_MAX / q->page_size - 1) {
 		qstore_fail(error_r, kind_r, ERR_PERMANENT,
 			    "page %zu of size %zu: out of range",
 			    q->page, q->page_size);
