@@ -207,7 +207,7 @@ int cmd_digest(int argc, char **argv)
 	int c, force = 0, to_stdout = 0, status = 1, st;
 	size_t i, sent = 0, failed = 0;
 
-	optind = 1;
+	optind = 0;	/* 0: glibc re-reads the option string ordering */
 	while ((c = getopt_long(argc, argv, "u:fsh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':

@@ -379,7 +379,7 @@ static int parse_args(int argc, char **argv, struct list_opts *o)
 	};
 	int c;
 
-	optind = 1;
+	optind = 0;	/* 0: glibc re-reads the option string ordering */
 	while ((c = getopt_long(argc, argv, "u:s:p:S:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':

@@ -83,7 +83,7 @@ int cmd_prefs(int argc, char **argv)
 	char *user = NULL, *error = NULL;
 	int c, site = 0, json = 0, status = 2;
 
-	optind = 1;
+	optind = 0;	/* 0: glibc re-reads the option string ordering */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_SITE:

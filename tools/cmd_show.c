@@ -211,7 +211,7 @@ int cmd_show(int argc, char **argv)
 	size_t len = 0;
 	int c, json = 0, ret, status = 0;
 
-	optind = 1;
+	optind = 0;	/* 0: glibc re-reads the option string ordering */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':

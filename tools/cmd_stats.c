@@ -221,7 +221,7 @@ int cmd_stats(int argc, char **argv)
 	struct tm tm;
 	time_t now = time(NULL);
 
-	optind = 1;
+	optind = 0;	/* 0: glibc re-reads the option string ordering */
 	while ((c = getopt_long(argc, argv, "u:d:t:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':

@@ -88,7 +88,7 @@ static int parse_opts(int argc, char **argv, struct table_opts *o)
 	};
 	int c;
 
-	optind = 1;
+	optind = 0;	/* 0: glibc re-reads the option string ordering */
 	while ((c = getopt_long(argc, argv, "u:a:C:w:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
