@@ -142,12 +142,22 @@ static void build_html(const struct digest_mail *d, struct str *h)
 	str_deinit(&v);
 }
 
+/* a text part holding BODY as UTF-8 (g_mime_text_part_set_text would
+   pick ISO-8859-1 when it can, contradicting the HTML's meta charset) */
 static GMimePart *text_part(const char *subtype, const struct str *body)
 {
-	GMimePart *part = GMIME_PART(g_mime_text_part_new_with_subtype(subtype));
+	GMimePart *part = g_mime_part_new_with_type("text", subtype);
+	GMimeStream *stream;
+	GMimeDataWrapper *content;
 
-	g_mime_text_part_set_text(GMIME_TEXT_PART(part), str_c(body));
-	g_mime_text_part_set_charset(GMIME_TEXT_PART(part), "utf-8");
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(part),
+						 "charset", "utf-8");
+	stream = g_mime_stream_mem_new_with_buffer(body->s, body->len);
+	content = g_mime_data_wrapper_new_with_stream(stream,
+		GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(part, content);
+	g_object_unref(content);
+	g_object_unref(stream);
 	g_mime_part_set_content_encoding(part,
 		GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
 	return part;
