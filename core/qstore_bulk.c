@@ -488,10 +488,10 @@ static int scan_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 		const DBT *idk = primary ? &skey : &pkey;
 		int stop;
 
-		if (skey.size < prefix.len
-		    || memcmp(skey.data, prefix.s, prefix.len) != 0)
+		if (prefix.len > 0 && (skey.size < prefix.len
+		    || memcmp(skey.data, prefix.s, prefix.len) != 0))
 			break;
-		qstore_incident_init(&inc);
+		/* decode initializes INC, and leaves it freeable on failure */
 		if (qstore_incident_decode(data.data, data.size, &inc) < 0) {
 			qstore_incident_deinit(&inc);
 			ctx->app_error = mystrdup("an incident record is "
