@@ -280,13 +280,12 @@ static int open_env(struct qstore *qs, char **error_r, enum errkind *kind_r)
 	double deadline = now_seconds() + busy_timeout();
 	u_int32_t flags;
 	DB_TXN *txn = NULL;
-	int ret, attempt;
+	int ret, attempt, was_busy = qs->busy;
 
 	if ((ret = db_env_create(&env, 0)) != 0) {
 		db_error(NULL, ret, "db_env_create", error_r, kind_r);
 		return -1;
 	}
-	qs->env = env;
 	env->app_private = qs;
 	env->set_errcall(env, qstore_errcall);
 	env->set_msgcall(env, qstore_msgcall);
@@ -307,7 +306,8 @@ static int open_env(struct qstore *qs, char **error_r, enum errkind *kind_r)
 	    || (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0) {
 		db_error(qs, ret, "configuring the database environment",
 			 error_r, kind_r);
-		goto fail;
+		(void)env->close(env, 0);
+		return -1;
 	}
 	/*
 	 * No DB_FAILCHK here: with it, an opener that finds a dead process
@@ -324,8 +324,15 @@ static int open_env(struct qstore *qs, char **error_r, enum errkind *kind_r)
 			   qs->dir);
 		db_error(qs, ret, str_c(&what), error_r, kind_r);
 		str_deinit(&what);
-		goto fail;
+		(void)env->close(env, 0);
+		return -1;
 	}
+	/* from now on the detector thread may use it */
+	if (qs->have_detector)
+		(void)pthread_mutex_lock(&qs->env_lock);
+	qs->env = env;
+	if (qs->have_detector)
+		(void)pthread_mutex_unlock(&qs->env_lock);
 	/*
 	 * Open (creating) the databases in one transaction.  A peer that
 	 * died holding a lock on them makes this wait time out: then
@@ -356,11 +363,10 @@ static int open_env(struct qstore *qs, char **error_r, enum errkind *kind_r)
 		str_clear(&qs->dberr);
 		backoff(attempt);
 	}
-	qs->busy = 0;
+	qs->busy = was_busy;
 	if (ret == 0)
 		return 0;
 	db_error(qs, ret, "opening the databases", error_r, kind_r);
-fail:
 	close_handles(qs);
 	return -1;
 }
@@ -489,33 +495,56 @@ static void watchdog_fire(union sigval sv)
 static void *detector_main(void *arg)
 {
 	struct qstore *qs = arg;
-	struct timespec ts;
+	struct timespec until;
+	long step_ms = lock_timeout() * 500L;
+	int stop;
 
-	ts.tv_sec = lock_timeout() / 2;
-	ts.tv_nsec = lock_timeout() % 2 ? 500000000L : 0;
-	while (!qs->detector_stop) {
-		(void)nanosleep(&ts, NULL);
-		if (!qs->busy || qs->detector_stop)
-			continue;
-		(void)pthread_mutex_lock(&qs->env_lock);
-		if (qs->env != NULL)
-			(void)qs->env->lock_detect(qs->env, 0, DB_LOCK_EXPIRE,
-						   NULL);
-		(void)pthread_mutex_unlock(&qs->env_lock);
+	(void)pthread_mutex_lock(&qs->detector_lock);
+	for (;;) {
+		(void)clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += step_ms / 1000;
+		until.tv_nsec += (step_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!qs->detector_stop
+		       && pthread_cond_timedwait(&qs->detector_wake,
+						 &qs->detector_lock,
+						 &until) == 0)
+			;	/* woken early, but not told to stop */
+		stop = qs->detector_stop;
+		(void)pthread_mutex_unlock(&qs->detector_lock);
+		if (stop)
+			break;
+		if (qs->busy) {
+			(void)pthread_mutex_lock(&qs->env_lock);
+			if (qs->env != NULL)
+				(void)qs->env->lock_detect(qs->env, 0,
+							   DB_LOCK_EXPIRE,
+							   NULL);
+			(void)pthread_mutex_unlock(&qs->env_lock);
+		}
+		(void)pthread_mutex_lock(&qs->detector_lock);
 	}
 	return NULL;
 }
 
 static void detector_init(struct qstore *qs)
 {
+	pthread_condattr_t attr;
 	int err;
 
 	(void)pthread_mutex_init(&qs->env_lock, NULL);
+	(void)pthread_mutex_init(&qs->detector_lock, NULL);
+	(void)pthread_condattr_init(&attr);
+	(void)pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	(void)pthread_cond_init(&qs->detector_wake, &attr);
+	(void)pthread_condattr_destroy(&attr);
 	if ((err = pthread_create(&qs->detector, NULL, detector_main,
 				  qs)) != 0) {
 		errno = err;
 		msg_warn_sys("pthread_create (database lock detector)");
-		(void)pthread_mutex_destroy(&qs->env_lock);
 		return;
 	}
 	qs->have_detector = 1;
@@ -525,9 +554,11 @@ static void detector_deinit(struct qstore *qs)
 {
 	if (!qs->have_detector)
 		return;
+	(void)pthread_mutex_lock(&qs->detector_lock);
 	qs->detector_stop = 1;
+	(void)pthread_cond_signal(&qs->detector_wake);
+	(void)pthread_mutex_unlock(&qs->detector_lock);
 	(void)pthread_join(qs->detector, NULL);
-	(void)pthread_mutex_destroy(&qs->env_lock);
 	qs->have_detector = 0;
 }
 
@@ -600,6 +631,9 @@ void qstore_close(struct qstore **qsp)
 	close_handles(qs);
 	if (qs->have_watchdog)
 		(void)timer_delete(qs->watchdog);
+	(void)pthread_mutex_destroy(&qs->env_lock);
+	(void)pthread_mutex_destroy(&qs->detector_lock);
+	(void)pthread_cond_destroy(&qs->detector_wake);
 	explicit_bzero(qs->secret, sizeof(qs->secret));
 	str_deinit(&qs->dberr);
 	MYFREE(&qs->dir);

@@ -329,8 +329,10 @@ int qstore_incident_decode(const void *data, size_t len,
 	char **sp;
 
 	qstore_incident_init(inc);
-	if (qrec_open(&r, data, len, 'I') < 0)
+	if (qrec_open(&r, data, len, 'I') < 0) {
+		qstore_incident_deinit(inc);
 		return -1;
+	}
 	while ((ret = qrec_next(&r, &tag, &v, &n)) > 0) {
 		sp = NULL;
 		switch (tag) {

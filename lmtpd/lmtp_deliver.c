@@ -442,7 +442,7 @@ static void log_recipient(const struct delivery *dv, const struct lmtp_rcpt *r,
 		   dv->relay_addr.s, dv->base.len);
 	if (dv->scored && p->outcome != POLICY_DELIVER &&
 	    p->outcome != POLICY_ALLOW && p->outcome != POLICY_NEED_DATA)
-		str_printf(&line, " score=%.1f", dv->res.score);
+		str_printf(&line, " score=%.1f", rule_score_display(dv->res.score));
 	else
 		str_appends(&line, " score=-");
 	str_printf(&line, " action=%s", action);

@@ -7,6 +7,16 @@
 #include "rules.h"
 #include "str.h"
 
+double rule_score_display(double score)
+{
+	char buf[64];
+
+	/* as "%.1f" shows it (what SpamAssassin prints), minus the sign of
+	   a score that shows as zero */
+	snprintf(buf, sizeof(buf), "%.1f", score);
+	return strcmp(buf, "-0.0") == 0 ? 0.0 : score;
+}
+
 void rule_result_headers(const struct rule_result *res, struct str *score,
 			 struct str *status, struct str *report)
 {
@@ -14,13 +24,13 @@ void rule_result_headers(const struct rule_result *res, struct str *score,
 
 	if (score != NULL) {
 		str_clear(score);
-		str_printf(score, "%.1f", res->score);
+		str_printf(score, "%.1f", rule_score_display(res->score));
 	}
 	if (status != NULL) {
 		str_clear(status);
 		str_printf(status, "%s, score=%.1f required=%.1f tests=",
 			   res->score >= res->required ? "Yes" : "No",
-			   res->score, res->required);
+			   rule_score_display(res->score), res->required);
 		for (i = 0; i < res->n_hits; i++)
 			str_printf(status, "%s%s", i ? "," : "",
 				   res->hits[i].rule);

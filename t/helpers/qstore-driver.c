@@ -11,6 +11,8 @@
  *		missing (printing it)
  *	qstore-driver hold DIR		write in a transaction, print
  *		"holding" and sleep inside it (to be killed: its locks stay)
+ *	qstore-driver idle DIR		open, print "idle", sleep (to be
+ *		killed: a dead process in the registry forces recovery)
  *	qstore-driver orphan DIR	store a message copy that belongs to
  *		no incident (damage for "spamtrap db check" to find)
  *	qstore-driver bench DIR N USERS	insert N incidents over USERS users
@@ -214,6 +216,18 @@ static int do_hold(const char *dir)
 	return 0;
 }
 
+static int do_idle(const char *dir)
+{
+	struct qstore *qs = open_or_die(dir);
+
+	printf("idle\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+	qstore_close(&qs);
+	return 0;
+}
+
 static int orphan_txn(struct qstore *qs, DB_TXN *txn, void *ctx)
 {
 	(void)ctx;
@@ -324,6 +338,8 @@ int main(int argc, char **argv)
 		return do_check(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "exists") == 0)
 		return do_exists(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "idle") == 0)
+		return do_idle(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "orphan") == 0)
 		return do_orphan(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "hold") == 0)
