@@ -118,7 +118,7 @@ with trap.Trap() as tr:
     t.is_([i["subject"] for i in q], ["Offer 03 cheap pills"], "--sender (envelope)")
     q = tr.incidents(None, "--recipient", "BOB")
     t.is_([i["subject"] for i in q], ["For Bob"], "--recipient")
-    q = tr.incidents(None, "--report", "st_gtube")
+    q = tr.incidents(None, "--report", "gtube")
     t.is_(len(q), 13, "--report by rule name")
     q = tr.incidents(None, "--report", "unsolicited bulk")
     t.is_(len(q), 13, "--report by rule description")
@@ -176,11 +176,11 @@ with trap.Trap() as tr:
         t.like(out, want, "show has %r" % want)
     gid = [i for i in alice if i["subject"] == "Offer 03 cheap pills"][0]["id"]
     rc, out, err = tr.st("show", gid)
-    t.like(out, "1000.000  ST_GTUBE", "score breakdown lists the rule and score")
+    t.like(out, "1000.0  GTUBE", "score breakdown lists the rule and score")
     t.like(out, "Generic Test for Unsolicited Bulk Email", "... and its description")
-    t.like(out, "1000.000  total", "... and the total")
+    t.like(out, "1000.0  total", "... and the total")
     js = tr.json_lines("show", "--json", gid)[0]
-    t.ok(js["hits"][0]["rule"] == "ST_GTUBE" and js["history"][0]["what"] == "held",
+    t.ok(js["hits"][0]["rule"] == "GTUBE" and js["history"][0]["what"] == "held",
          "show --json carries hits and history")
 
     big = [i for i in alice if i["subject"] == "Big one"][0]

@@ -11,6 +11,7 @@
 #include "address.h"
 #include "cli.h"
 #include "mymalloc.h"
+#include "rules.h"
 #include "params.h"
 
 struct qstore *cli_open_db(const char *cmd)
@@ -262,7 +263,8 @@ void cli_incident_json(const struct qstore_incident *inc, struct str *out)
 	cli_json_field(out, 0, "from", inc->from);
 	cli_json_field(out, 0, "subject", inc->subject);
 	if (inc->scored)
-		str_printf(out, ",\"score\":%.1f", inc->score);
+		str_printf(out, ",\"score\":%.1f",
+			   rule_score_display(inc->score));
 	else
 		str_appends(out, ",\"score\":null");
 	cli_json_field(out, 0, "status", qstore_status_name(inc->status));

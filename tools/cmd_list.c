@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "mymalloc.h"
+#include "rules.h"
 #include "qstore_bulk.h"
 
 #define LIST_LIMIT_DEFAULT	500
@@ -57,7 +58,7 @@ static void usage(FILE *fp)
 	      "  --relay-column, --recipient-column  add those columns\n"
 	      " query (substrings, case-insensitive, all must match):\n"
 	      "  --subject T  --sender T (envelope)  --recipient T (envelope)\n"
-	      "  --report T (rule names and descriptions)  --hold-reason T\n"
+	      "  --report T (rule names and descriptions, e.g. GTUBE)  --hold-reason T\n"
 	      "  --relay T (relay address or name)\n"
 	      "  --count          print the number of matches only\n"
 	      "  --limit N        most matches to count or sort in memory "
@@ -294,7 +295,7 @@ static void print_line(const struct list_opts *o,
 	cell(&l, str_c(&t), 16, 0);
 	str_clear(&t);
 	if (i->scored)
-		str_printf(&t, "%6.1f", i->score);
+		str_printf(&t, "%6.1f", rule_score_display(i->score));
 	else
 		str_appends(&t, "     -");
 	cell(&l, str_c(&t), 6, 0);

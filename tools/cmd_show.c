@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "message.h"
 #include "mymalloc.h"
+#include "rules.h"
 
 #define SHOW_PREVIEW	8192	/* the web page showed the first 8 kB */
 
@@ -148,7 +149,7 @@ static void show_text(const struct qstore_incident *inc)
 	field("Size", str_c(&t));
 	str_clear(&t);
 	if (inc->scored)
-		str_printf(&t, "%.1f", inc->score);
+		str_printf(&t, "%.1f", rule_score_display(inc->score));
 	else
 		str_appends(&t, "not scored (table decision)");
 	field("Score", str_c(&t));
@@ -177,7 +178,8 @@ static void show_text(const struct qstore_incident *inc)
 
 	printf("\nScore breakdown:\n");
 	for (i = 0; i < inc->n_hits; i++) {
-		printf("  %7.3f  %-26s %s\n", inc->hits[i].score,
+		printf("  %6.1f  %-26s %s\n",
+		       rule_score_display(inc->hits[i].score),
 		       inc->hits[i].name, inc->hits[i].description);
 		total += inc->hits[i].score;
 	}
@@ -185,7 +187,7 @@ static void show_text(const struct qstore_incident *inc)
 		printf("  (no rules hit%s)\n", inc->scored ? "" :
 		       "; not scored");
 	else
-		printf("  %7.3f  total%s\n", total,
+		printf("  %6.1f  total%s\n", rule_score_display(total),
 		       inc->scored && (total - inc->score > 0.05
 				       || inc->score - total > 0.05)
 		       ? " (the recorded score differs: rounding or "

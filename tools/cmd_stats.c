@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "mymalloc.h"
+#include "rules.h"
 #include "qstore_bulk.h"
 
 #define STATS_DAYS_DEFAULT	14
@@ -186,8 +187,9 @@ static void print_top(const char *title, struct counters *c, size_t top,
 		printf("  (none)\n");
 	for (i = 0; i < c->n && i < top; i++) {
 		if (with_score)
-			printf("  %6zu  %-32s %7.3f\n", c->v[i].n, c->v[i].key,
-			       c->v[i].score_sum / (double)c->v[i].n);
+			printf("  %6zu  %-32s %6.1f\n", c->v[i].n, c->v[i].key,
+			       rule_score_display(c->v[i].score_sum
+						  / (double)c->v[i].n));
 		else
 			printf("  %6zu  %s\n", c->v[i].n, c->v[i].key);
 	}

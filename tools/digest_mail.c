@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "digest_mail.h"
 #include "mymalloc.h"
+#include "rules.h"
 
 static void html_escape(struct str *out, const char *s)
 {
@@ -47,7 +48,7 @@ static char *printable(const char *s)
 static void score_text(const struct qstore_incident *inc, struct str *out)
 {
 	if (inc->scored)
-		str_printf(out, "%.1f", inc->score);
+		str_printf(out, "%.1f", rule_score_display(inc->score));
 	else
 		str_appends(out, "-");
 }

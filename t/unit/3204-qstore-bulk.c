@@ -278,7 +278,9 @@ static void test_scan(struct qstore *qs)
 	s.n = 0;
 	s.stop_after = 2;
 	qstore_incident_scan(qs, NULL, 0, 0, scan_fn, &s, NULL, NULL);
-	TEST_IS_STR(str_c(&s.ids), "u3 u2 ", "everything, stopped after 2");
+	/* the whole table is walked in id order (ids made in the same
+	   second are in random order): only the count is known */
+	TEST_IS_INT(s.n, 2, "everything, stopped after 2");
 	TEST_IS_INT(s.restarts, 0, "no restart without contention");
 	str_deinit(&s.ids);
 }
