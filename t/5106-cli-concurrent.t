@@ -59,6 +59,11 @@ with trap.Trap() as tr:
     t.is_(failures, [], "no command failed while lmtpd delivered")
     t.is_(sum(1 for c, text in results if c == 250 and "incident" in text), N,
           "every delivery held with an incident")
+    for c, text in results:
+        if not (c == 250 and "incident" in text):
+            t.diag("delivery: %d %s" % (c, text))
+    if failures or any(c != 250 for c, text in results):
+        t.diag(tr.lmtpd.log()[-3000:])
     rc, out, err = tr.st("list", "--count")
     t.is_(out.strip(), str(N), "list --count sees all of them")
     rows = tr.json_lines("sender", "list", "--user", "bob@example.org", "--json")
