@@ -424,6 +424,39 @@ int qstore_prefs_set_many(struct qstore *qs, const char *user,
 	return ret;
 }
 
+struct stored_ctx {
+	const char *user;
+	struct pair_list l;
+};
+
+static int stored_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
+{
+	struct stored_ctx *ctx = vctx;
+
+	return pl_read(qs, txn, ctx->user, 0, &ctx->l);
+}
+
+int qstore_prefs_stored(struct qstore *qs, const char *user,
+			void (*fn)(const char *name, const char *value,
+				   void *ctx),
+			void *fn_ctx, char **error_r, enum errkind *kind_r)
+{
+	struct stored_ctx ctx;
+	size_t i;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.user = user != NULL ? user : "";
+	if (qstore_run(qs, 0, stored_txn, &ctx, "reading preferences", NULL,
+		       error_r, kind_r) < 0) {
+		pl_clear(&ctx.l);
+		return -1;
+	}
+	for (i = 0; i < ctx.l.n; i++)
+		fn(ctx.l.name[i], ctx.l.value[i], fn_ctx);
+	pl_clear(&ctx.l);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* walking incidents */
 

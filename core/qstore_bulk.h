@@ -52,6 +52,15 @@ int qstore_prefs_set_many(struct qstore *qs, const char *user,
 			  const char *const *values, size_t n,
 			  char **error_r, enum errkind *kind_r);
 
+/*
+ * The settings USER (NULL or "": the site) has stored, as text, in the
+ * order they were set; FN is called after the read, once per pair.
+ */
+int qstore_prefs_stored(struct qstore *qs, const char *user,
+			void (*fn)(const char *name, const char *value,
+				   void *ctx),
+			void *ctx, char **error_r, enum errkind *kind_r);
+
 /* ---- walks */
 
 /*

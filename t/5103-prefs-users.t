@@ -28,7 +28,7 @@ with trap.Trap() as tr:
     for line in ("spam_threshold = 5", "auto_reject_threshold = 2000",
                  "tag_string = [Spam:%* %?]", "page_size = 30", "sort_field = date",
                  "notify = no", "opt_out = no", "stream = medium", "show_one_shot = yes"):
-        t.like(out, line + "\n", "default %s" % line)
+        t.like(out, line + "\t# default\n", "default %s, marked" % line)
     p = prefs(tr, A)
     t.is_(p["user"], A, "prefs --json")
 
@@ -75,6 +75,13 @@ with trap.Trap() as tr:
     rc, out, err = tr.st("prefs", "--site", "page_size=100")
     t.is_(prefs(tr, C)["page_size"], "100", "a site default reaches other users")
     t.is_(prefs(tr, A)["page_size"], "50", "... but not one who set their own")
+    rc, out, err = tr.st("prefs", C)
+    t.like(out, "page_size = 100\t# site\n", "a site value is marked # site")
+    rc, out, err = tr.st("prefs", A)
+    t.like(out, "\npage_size = 50\n", "the user's own value is unmarked")
+    t.is_(prefs(tr, A)["from"]["page_size"], "user", "--json says where from: user")
+    t.is_(prefs(tr, C)["from"]["page_size"], "site", "... site")
+    t.is_(prefs(tr, C)["from"]["notify"], "default", "... default")
     rc, out, err = tr.st("prefs", A, "--unset", "page_size")
     t.is_(prefs(tr, A)["page_size"], "100", "--unset: back to the site value")
     rc, out, err = tr.st("prefs", "--site", "--unset", "page_size")

@@ -37,31 +37,79 @@ static void prefs_usage(FILE *fp)
 	      "  show_one_shot\n", fp);
 }
 
-static void prefs_show(const struct qstore_prefs *p, const char *who,
-		       int json)
+/* which names a scope has stored: a bit per qstore_prefs_names[] entry */
+static void mark_stored(const char *name, const char *value, void *ctx)
 {
-	struct str out = STR_INIT, v = STR_INIT;
+	unsigned long *bits = ctx;
 	int i;
 
-	if (json) {
-		cli_json_field(&out, 1, "user", who);
-		for (i = 0; qstore_prefs_names[i]; i++) {
-			str_clear(&v);
-			qstore_prefs_format(p, qstore_prefs_names[i], &v);
+	for (i = 0; qstore_prefs_names[i]; i++)
+		if (strcmp(name, qstore_prefs_names[i]) == 0)
+			*bits |= 1UL << i;
+}
+
+/*
+ * Every preference with its effective value and where it comes from:
+ * the user's own setting (unmarked), "# site" (the site's default) or
+ * "# default" (built in), like "spamtrap config" marks defaults.
+ */
+static int prefs_show(struct qstore *qs, const struct qstore_prefs *p,
+		      const char *user, int json)
+{
+	struct str out = STR_INIT, v = STR_INIT;
+	unsigned long own = 0, site = 0;
+	char *error = NULL;
+	int i;
+
+	if ((user != NULL && qstore_prefs_stored(qs, user, mark_stored, &own,
+						 &error, NULL) < 0)
+	    || qstore_prefs_stored(qs, NULL, mark_stored, &site, &error,
+				   NULL) < 0) {
+		cli_db_error("prefs", error);
+		return -1;
+	}
+	if (user == NULL) {
+		own = site;
+		site = 0;
+	}
+	if (json)
+		cli_json_field(&out, 1, "user", user != NULL ? user : "");
+	for (i = 0; qstore_prefs_names[i]; i++) {
+		const char *from = own & (1UL << i) ? (user ? "user" : "site")
+			: site & (1UL << i) ? "site" : "default";
+
+		str_clear(&v);
+		qstore_prefs_format(p, qstore_prefs_names[i], &v);
+		if (json) {
 			cli_json_field(&out, 0, qstore_prefs_names[i],
 				       str_c(&v));
+			continue;
 		}
-		str_appendc(&out, '}');
-		printf("%s\n", str_c(&out));
-	} else {
+		printf("%s = %s%s%s\n", qstore_prefs_names[i], str_c(&v),
+		       strcmp(from, "site") == 0 && user != NULL
+		       ? "\t# site" : "",
+		       strcmp(from, "default") == 0 ? "\t# default" : "");
+	}
+	if (json) {
+		/* where each value comes from, for scripts */
+		str_appends(&out, ",\"from\":{");
 		for (i = 0; qstore_prefs_names[i]; i++) {
-			str_clear(&v);
-			qstore_prefs_format(p, qstore_prefs_names[i], &v);
-			printf("%s = %s\n", qstore_prefs_names[i], str_c(&v));
+			const char *from = own & (1UL << i)
+				? (user ? "user" : "site")
+				: site & (1UL << i) ? "site" : "default";
+
+			if (i > 0)
+				str_appendc(&out, ',');
+			cli_json_str(&out, qstore_prefs_names[i]);
+			str_appendc(&out, ':');
+			cli_json_str(&out, from);
 		}
+		str_appends(&out, "}}");
+		printf("%s\n", str_c(&out));
 	}
 	str_deinit(&out);
 	str_deinit(&v);
+	return 0;
 }
 
 int cmd_prefs(int argc, char **argv)
@@ -163,9 +211,12 @@ int cmd_prefs(int argc, char **argv)
 		qstore_prefs_deinit(&p);
 		goto out;
 	}
-	if (n == 0 || json)
-		prefs_show(&p, user != NULL ? user : "", json);
-	else
+	if (n == 0 || json) {
+		if (prefs_show(qs, &p, user, json) < 0) {
+			qstore_prefs_deinit(&p);
+			goto out;
+		}
+	} else
 		printf("preferences of %s: %zu change%s stored\n",
 		       user != NULL ? user : "the site", n, n == 1 ? "" : "s");
 	qstore_prefs_deinit(&p);
