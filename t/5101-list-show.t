@@ -209,6 +209,14 @@ with trap.Trap() as tr:
     t.ok("Visit our shop today" in out and "<b>" not in out.split("Message:", 1)[1]
          .split("\n\n", 1)[1], "--strip-html shows HTML as text")
 
+    token = [l.split(": ", 1)[1].strip() for l in out.splitlines()
+             if l.startswith("X-Spamtrap-Id: ")]
+    rc, out2, err = tr.st("show", "--no-body", token[0] if token else "x.y")
+    t.ok(rc == 0 and "Incident     " + html["id"] in out2,
+         "show takes the message's X-Spamtrap-Id token too")
+    bad = (token[0][:-1] + ("a" if token[0][-1] != "a" else "b")) if token else "x.y"
+    rc, out2, err = tr.st("show", bad)
+    t.ok(rc == 1 and "not an authentic X-Spamtrap-Id" in err, "a forged token is refused")
     rc, out, err = tr.st("show", "0000000000000")
     t.ok(rc == 1 and "no incident 0000000000000" in err, "unknown id: exit 1, message")
     rc, out, err = tr.st("show", "not-an-id")

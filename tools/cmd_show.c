@@ -24,6 +24,7 @@ static void usage(FILE *fp)
 {
 	fputs("usage: spamtrap show [--decode|--strip-html|--raw|--no-body] "
 	      "[--json] ID\n"
+	      "  ID: an incident id, or a held message's X-Spamtrap-Id\n"
 	      "  the incident: fields, history, score breakdown and the first\n"
 	      "  8 kB of the message\n"
 	      "  --decode      undo base64 and quoted-printable in the body\n"
@@ -209,9 +210,9 @@ int cmd_show(int argc, char **argv)
 	enum show_body how = BODY_PREVIEW;
 	struct qstore_incident inc;
 	struct qstore *qs;
-	char *error = NULL, *data = NULL;
+	char *error = NULL, *data = NULL, id[QSTORE_ID_LEN + 1];
 	size_t len = 0;
-	int c, json = 0, ret, status = 0;
+	int c, json = 0, ret, status = 0, token;
 
 	optind = 0;	/* 0: glibc re-reads the option string ordering */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -245,22 +246,31 @@ int cmd_show(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!cli_id_valid(argv[optind])) {
+	token = strchr(argv[optind], '.') != NULL;
+	if (!token && !cli_id_valid(argv[optind])) {
 		fprintf(stderr, "spamtrap show: \"%s\" is not an incident id "
 			"(13 characters of 0-9 and a-z)\n", argv[optind]);
 		return 1;
 	}
 	if ((qs = cli_open_db("show")) == NULL)
 		return 1;
-	ret = qstore_incident_get(qs, argv[optind], &inc, &error, NULL);
+	/* the X-Spamtrap-Id of a held message names its incident too */
+	if (token && !qstore_token_verify(qs, argv[optind], id)) {
+		fprintf(stderr, "spamtrap show: \"%s\" is not an authentic "
+			"X-Spamtrap-Id of this site\n", argv[optind]);
+		qstore_close(&qs);
+		return 1;
+	}
+	if (!token)
+		memcpy(id, argv[optind], sizeof(id));
+	ret = qstore_incident_get(qs, id, &inc, &error, NULL);
 	if (ret < 0) {
 		cli_db_error("show", error);
 		qstore_close(&qs);
 		return 1;
 	}
 	if (ret == 0) {
-		fprintf(stderr, "spamtrap show: no incident %s\n",
-			argv[optind]);
+		fprintf(stderr, "spamtrap show: no incident %s\n", id);
 		qstore_close(&qs);
 		return 1;
 	}
