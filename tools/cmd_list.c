@@ -194,19 +194,23 @@ static int collect_fn(const struct qstore_incident *inc, void *vctx)
 	return 0;
 }
 
-static int sort_field, sort_desc;
+struct sort_by {
+	int field;		/* enum qstore_sort */
+	int desc;
+};
 
 static int str_key_cmp(const char *a, const char *b)
 {
 	return strcasecmp(a != NULL ? a : "", b != NULL ? b : "");
 }
 
-static int incident_cmp(const void *va, const void *vb)
+static int incident_cmp(const void *va, const void *vb, void *vctx)
 {
 	const struct qstore_incident *a = va, *b = vb;
+	const struct sort_by *by = vctx;
 	int r = 0;
 
-	switch (sort_field) {
+	switch (by->field) {
 	case QSTORE_SORT_SCORE:
 		r = (a->score > b->score) - (a->score < b->score);
 		break;
@@ -226,7 +230,7 @@ static int incident_cmp(const void *va, const void *vb)
 		r = (a->received > b->received) - (a->received < b->received);
 	if (r == 0)
 		r = strcmp(a->id, b->id);
-	return sort_desc ? -r : r;
+	return by->desc ? -r : r;
 }
 
 /* ---- printing */
@@ -565,14 +569,14 @@ static int list_walked(struct qstore *qs, struct list_opts *o)
 		return 1;
 	}
 	if (!by_date) {
+		struct sort_by by = { o->sort, o->order };
+
 		if (c.cut)
 			fprintf(stderr, "spamtrap list: more than %ld matches; "
 				"sorting the newest %ld (--limit)\n", o->limit,
 				o->limit);
-		sort_field = o->sort;
-		sort_desc = o->order;
 		if (c.n > 1)
-			qsort(c.v, c.n, sizeof(*c.v), incident_cmp);
+			qsort_r(c.v, c.n, sizeof(*c.v), incident_cmp, &by);
 	}
 	if (!o->json)
 		print_header(o);
