@@ -19,7 +19,20 @@ const struct command commands[] = {
 	{ "config", cmd_config, "print the effective settings" },
 	{ "rules", cmd_rules, "check rule files (rules lint [DIR...])" },
 	{ "score", cmd_score, "score messages and explain the score" },
-	{ "db", cmd_db, "check, repair and inspect the quarantine database" },
+	{ "db", cmd_db, "check, repair, back up the quarantine database" },
+	/* the quarantine: views, tables, settings, housekeeping */
+	{ "list", cmd_list, "list the trap contents (with queries)" },
+	{ "show", cmd_show, "show one incident and its message" },
+	{ "sender", cmd_sender, "sender table: list, set, del, bulk" },
+	{ "domain", cmd_domain, "domain table: list, set, del, bulk" },
+	{ "relay", cmd_relay, "relay table: list, set, del, bulk" },
+	{ "prefs", cmd_prefs, "show or change a user's preferences" },
+	{ "optout", cmd_optout, "stop scanning a user's mail" },
+	{ "optin", cmd_optin, "scan a user's mail again" },
+	{ "user", cmd_user, "list users with incidents or settings" },
+	{ "digest", cmd_digest, "mail each user the list of pending messages" },
+	{ "expire", cmd_expire, "delete incidents past quarantine_retention" },
+	{ "stats", cmd_stats, "held, accepted, rejected per day; top rules" },
 	{ NULL, NULL, NULL },
 };
 
