@@ -1,17 +1,21 @@
 #!/usr/bin/python3
-"""Write the malformed-message corpus into this directory.
+"""Write the malformed-message corpus.
 
-    python3 t/data/malformed/generate.py
+    python3 t/data/malformed/generate.py [DIR]
 
-Each case is a file NN-name.eml (LF line ends unless the case is about
-line ends).  t/1110-lmtpd-malformed.t delivers every one through
-spamtrap-lmtpd, and the fuzz targets use them as seeds.  Run it again
-after changing a case and commit the files.
+writes each case as DIR/NN-name.eml (default DIR: this directory, where
+*.eml is ignored by git: the cases are this script, about 3 MB once
+written).  Line ends are LF unless the case is about line ends.  The
+output is the same on every run.  t/1110-lmtpd-malformed.t writes them
+into its scratch directory and delivers every one through spamtrap-lmtpd;
+the small ones are also seeds of the message fuzz target
+(t/fuzz/corpus/message).
 """
 import base64
 import os
+import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 H = (b"From: Sender <sender@example.net>\nTo: rcpt@example.org\n"
      b"Date: Sun, 22 Nov 2026 08:00:00 +0000\nMessage-ID: <m@example.net>\n")
 
@@ -127,6 +131,7 @@ CASES = {
 
 
 def main():
+    os.makedirs(HERE, exist_ok=True)
     for name in os.listdir(HERE):
         if name.endswith(".eml"):
             os.unlink(os.path.join(HERE, name))
