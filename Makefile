@@ -150,11 +150,15 @@ FUZZ_NAMES = $(patsubst t/fuzz/fuzz-%.c,%,$(FUZZ_SRCS))
 fuzz:
 	$(MAKE) CC=clang BUILD=build/fuzz BIN=build/fuzz/bin OPTFLAGS="-O1 -g" \
 	  SANFLAGS="-fsanitize=address,undefined,fuzzer-no-link" fuzz-build
-	@set -e; for n in $(FUZZ_NAMES); do \
+	@fail=0; for n in $(FUZZ_NAMES); do \
 	  echo "fuzz: $$n for $(FUZZTIME)s"; mkdir -p build/fuzz/corpus-$$n; \
 	  build/fuzz/fuzz-$$n -max_total_time=$(FUZZTIME) -timeout=10 -rss_limit_mb=2048 \
 	    -artifact_prefix=build/fuzz/$$n- -dict=t/fuzz/$$(echo $$n | sed 's/-.*//').dict \
-	    build/fuzz/corpus-$$n t/fuzz/corpus/$$n 2>&1 | tail -3; done
+	    build/fuzz/corpus-$$n t/fuzz/corpus/$$n >build/fuzz/$$n.log 2>&1; rc=$$?; \
+	  tail -3 build/fuzz/$$n.log; \
+	  if [ $$rc != 0 ]; then fail=1; \
+	    echo "fuzz: $$n FAILED (exit $$rc): build/fuzz/$$n.log, build/fuzz/$$n-*"; fi; \
+	done; exit $$fail
 
 fuzz-build: $(patsubst %,$(BUILD)/fuzz-%,$(FUZZ_NAMES))
 
