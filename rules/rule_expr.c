@@ -337,6 +337,19 @@ struct rule_expr *rule_expr_compile(const char *text,
 	return e;
 }
 
+
+/* a % b on the integer parts, as C's % for values that fit a long long,
+   without converting out-of-range values (undefined behaviour, found by
+   fuzz-rules with "1e53 % 3"); 0 for a zero divisor or an infinity */
+static double expr_mod(double a, double b)
+{
+	double ia = trunc(a), ib = trunc(b);
+
+	if (ib == 0 || !isfinite(ia) || !isfinite(ib))
+		return 0;
+	return fmod(ia, ib);
+}
+
 double rule_expr_eval(const struct rule_expr *e, const double *values)
 {
 	double st[EXPR_MAX_STACK + 1];
@@ -371,7 +384,7 @@ double rule_expr_eval(const struct rule_expr *e, const double *values)
 		switch (in->op) {
 		case OP_MUL: a = a * b; break;
 		case OP_DIV: a = b != 0 ? a / b : 0; break;
-		case OP_MOD: a = (long long)b != 0 ? (double)((long long)a % (long long)b) : 0; break;
+		case OP_MOD: a = expr_mod(a, b); break;
 		case OP_ADD: a = a + b; break;
 		case OP_SUB: a = a - b; break;
 		case OP_LT: a = a < b; break;
