@@ -171,7 +171,9 @@ for s in drips:
     s.close()
 for th in dts:
     th.join(5)
-time.sleep(0.5)
+end = time.monotonic() + 10      # every earlier session has ended
+while d.children() and time.monotonic() < end:
+    time.sleep(0.05)
 
 # ---- idle connections up to the limit
 idle = []
@@ -182,9 +184,13 @@ for i in range(LIMIT - 1):
 greetings = [s.recv(1000)[:3] for s in idle]
 t.is_(sorted(set(greetings)), [b"220"], "%d idle connections greeted" % len(idle))
 well_behaved("%d idle connections (the last free slot)" % len(idle))
+# the well-behaved session must be gone (reaped) before the slot is free
+end = time.monotonic() + 10
+while len(d.children()) > len(idle) and time.monotonic() < end:
+    time.sleep(0.05)
 idle.append(socket.create_connection(("127.0.0.1", d.port), 10))
 idle[-1].settimeout(10)
-idle[-1].recv(1000)
+t.like(idle[-1].recv(1000).decode(), "220", "the last free slot is taken")
 over = socket.create_connection(("127.0.0.1", d.port), 10)
 over.settimeout(10)
 t.like(over.recv(1000).decode(), "421", "over the limit: 421")
