@@ -149,7 +149,7 @@ FUZZTIME ?= 60
 FUZZ_NAMES = $(patsubst t/fuzz/fuzz-%.c,%,$(FUZZ_SRCS))
 fuzz:
 	$(MAKE) CC=clang BUILD=build/fuzz BIN=build/fuzz/bin OPTFLAGS="-O1 -g" \
-	  SANFLAGS="-fsanitize=address,undefined,fuzzer-no-link" fuzz-build
+	  SANFLAGS="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined" fuzz-build
 	@fail=0; for n in $(FUZZ_NAMES); do \
 	  echo "fuzz: $$n for $(FUZZTIME)s"; mkdir -p build/fuzz/corpus-$$n; \
 	  build/fuzz/fuzz-$$n -max_total_time=$(FUZZTIME) -timeout=10 -rss_limit_mb=2048 \

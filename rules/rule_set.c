@@ -944,19 +944,27 @@ static int if_resolve(void *vctx, const char *name, size_t len)
 	} else if (len == 12 && strncmp(name, "perl_version", 12) == 0) {
 		v = 5.036;
 	} else if (len > 8 && (strncmp(name, "plugin(", 7) == 0 ||
-			       strncmp(name, "plugin ", 7) == 0)) {
-		const char *a = strchr(name, '(') + 1, *b = name + len - 1;
+			       strncmp(name, "plugin ", 7) == 0) &&
+		   memchr(name, '(', len) != NULL) {
+		const char *a = (const char *)memchr(name, '(', len) + 1;
+		const char *b = name + len - 1;
 
 		while (*a == ' ')
 			a++;
 		while (b > a && b[-1] == ' ')
 			b--;
+		if (b < a)
+			b = a;
 		v = plugin_loaded(c->rs, a, (size_t)(b - a));
 	} else if (len > 5 && (strncmp(name, "can", 3) == 0 ||
-			       strncmp(name, "has", 3) == 0)) {
+			       strncmp(name, "has", 3) == 0) &&
+		   memchr(name, '(', len) != NULL) {
 		/* can(Mail::SpamAssassin::Conf::feature_x): SA 4 features;
-		   can(Mail::SpamAssassin::Plugin::P::has_x): P loaded */
-		const char *a = strchr(name, '(') + 1, *b = name + len - 1;
+		   can(Mail::SpamAssassin::Plugin::P::has_x): P loaded.
+		   A name such as "canfoo" without "(" is an unknown word
+		   (found by fuzz-rules: it read before the name) */
+		const char *a = (const char *)memchr(name, '(', len) + 1;
+		const char *b = name + len - 1;
 		const char *last;
 
 		while (*a == ' ')

@@ -516,6 +516,37 @@ static void test_include_loops(void)
 		perror(dir);
 }
 
+/* found by fuzz-rules: "if (canversion >= 4)" (a word starting with
+   "can", "has" or "plugin " without a parenthesis) read before the
+   expression and crashed the load */
+static void test_if_words(void)
+{
+	struct rule_lint lint;
+	struct rule_set *rs;
+
+	(void) mkdir(dir, 0700);
+	write_file("10_if.cf",
+		"if (canversion >= 4.004000)\n"
+		"body IN_CANWORD /x/\n"
+		"endif\n"
+		"if hasfoo\n"
+		"body IN_HASWORD /x/\n"
+		"endif\n"
+		"if plugin  x\n"
+		"body IN_PLUGINWORD /x/\n"
+		"endif\n"
+		"body AFTER_IFS /x/\n");
+	rs = load(&lint);
+	TEST_OK(rs != NULL, "words like canversion in if: the file loads");
+	TEST_IS_INT(lint.loaded[RULE_BODY], 1,
+		    "unknown if words are false: only the rule after them");
+	rule_set_deinit(&rs);
+	rule_lint_deinit(&lint);
+	clean_dir();
+	if (mkdir(dir, 0700) < 0)
+		perror(dir);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/st2003.XXXXXX");
@@ -530,5 +561,6 @@ int main(void)
 	test_no_dir();
 	test_limits();
 	test_include_loops();
+	test_if_words();
 	return test_done();
 }
