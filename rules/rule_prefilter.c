@@ -83,8 +83,13 @@ static int quantifier(const char **pp, int *min_r)
 		const char *q = p + 1;
 		int m = 0;
 
-		while (isdigit((unsigned char)*q))
-			m = m * 10 + (*q++ - '0');
+		/* saturate: PCRE2 refuses more than 65535 anyway, and
+		   "{7777777777}" overflowed an int (found by fuzz-rules) */
+		while (isdigit((unsigned char)*q)) {
+			if (m <= 65535)
+				m = m * 10 + (*q - '0');
+			q++;
+		}
 		if (*q == ',') {
 			q++;
 			while (isdigit((unsigned char)*q))

@@ -28,6 +28,9 @@ static const struct {
 	{ "ab+cde", "cde" },
 	{ "x{2}yz", NULL },
 	{ "wxyz{2,}", "wxyz" },
+	/* a count beyond int: no overflow (found by fuzz-rules, UBSan) */
+	{ "wxyz{77777777777777}", "wxyz" },
+	{ "abcd{0}efgh", "efgh" },
 	{ "foo|barbaz", "foo|barbaz" },
 	{ "foo|.*", NULL },
 	{ "(?:abc)?def", "def" },
