@@ -20,6 +20,10 @@ const struct command commands[] = {
 	{ "rules", cmd_rules, "check rule files (rules lint [DIR...])" },
 	{ "score", cmd_score, "score messages and explain the score" },
 	{ "db", cmd_db, "check, repair and inspect the quarantine database" },
+	/* quarantine actions (tools/cmd_action.c) */
+	{ "accept", cmd_accept, "release held messages to INBOX (non-spam)" },
+	{ "reject", cmd_reject, "remove held messages (spam)" },
+	{ "learn", cmd_learn, "record a user's move (the IMAPSieve pipe)" },
 	{ NULL, NULL, NULL },
 };
 
