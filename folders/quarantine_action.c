@@ -411,7 +411,8 @@ static int held(const struct qstore_incident *inc)
 
 /* act on one candidate whose placement changed; returns verdicts or -1 */
 static int observe_one(struct qstore *qs, const char *user, struct cand *c,
-		       enum qstore_via via, char **error_r)
+		       struct quarantine_scan *scan, enum qstore_via via,
+		       char **error_r)
 {
 	struct quarantine_actor a = { user, user, via, NULL };
 	struct qstore_incident inc;
@@ -459,6 +460,12 @@ static int observe_one(struct qstore *qs, const char *user, struct cand *c,
 		a.note = "moved to trash";
 		r = verdict(qs, c->id, QSTORE_SPAM, QSTORE_STATUS_HELD, &a, NULL,
 			    error_r);
+	} else if (c->now == 0 && old != 0 && held(&inc) && !tagged
+		   && !scan->final) {
+		/* wait for a confirming scan; keep the old placement */
+		scan->unconfirmed++;
+		qstore_incident_deinit(&inc);
+		return 0;
 	} else if (c->now == 0 && old != 0 && held(&inc) && !tagged) {
 		a.note = "expunged from the quarantine";
 		r = verdict(qs, c->id, QSTORE_SPAM, QSTORE_STATUS_HELD, &a, NULL,
@@ -473,7 +480,7 @@ static int observe_one(struct qstore *qs, const char *user, struct cand *c,
 }
 
 int quarantine_action_observe(struct qstore *qs, const char *user,
-			      const struct quarantine_scan *scan,
+			      struct quarantine_scan *scan,
 			      enum qstore_via via, char **error_r)
 {
 	struct cands cs = { NULL, 0, 0 };
@@ -481,6 +488,7 @@ int quarantine_action_observe(struct qstore *qs, const char *user,
 	size_t i;
 	int n = 0, r;
 
+	scan->unconfirmed = 0;
 	qstore_watch_key(&prefix, 'P', user, NULL);
 	if (qstore_watch_scan(qs, &prefix, load_place, &cs, error_r, NULL) < 0
 	    || list_held(qs, user, QSTORE_PENDING, &cs, error_r) < 0
@@ -493,7 +501,8 @@ int quarantine_action_observe(struct qstore *qs, const char *user,
 	for (i = 0; i < cs.n; i++) {
 		if (cs.c[i].have_old && cs.c[i].old == cs.c[i].now)
 			continue;
-		if ((r = observe_one(qs, user, &cs.c[i], via, error_r)) < 0) {
+		if ((r = observe_one(qs, user, &cs.c[i], scan, via,
+				     error_r)) < 0) {
 			n = -1;
 			goto out;
 		}
@@ -605,6 +614,26 @@ out:
 	str_deinit(&old);
 	str_deinit(&lf);
 	return res;
+}
+
+int quarantine_action_reported(struct qstore *qs, const char *user,
+			       const char *key, char id_r[QSTORE_ID_LEN + 1],
+			       char **error_r)
+{
+	struct str rkey = STR_INIT, val = STR_INIT;
+	int r;
+
+	qstore_watch_key(&rkey, 'R', user, key);
+	r = qstore_watch_get(qs, &rkey, &val, error_r, NULL);
+	if (r > 0 && val.len == QSTORE_ID_LEN) {
+		memcpy(id_r, val.s, QSTORE_ID_LEN);
+		id_r[QSTORE_ID_LEN] = '\0';
+	} else if (r > 0) {
+		r = 0;
+	}
+	str_deinit(&rkey);
+	str_deinit(&val);
+	return r;
 }
 
 /* the incident of a reported message known by its key: 1, 0 none, -1 */

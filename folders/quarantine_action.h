@@ -120,6 +120,11 @@ struct quarantine_seen {
 struct quarantine_scan {
 	struct quarantine_seen *seen;
 	size_t n, cap;
+	/* a scan is not atomic (a flag change renames a file while the
+	   directory is read): a held message that seems to have vanished
+	   is only rejected by a second, "final" scan */
+	int final;		/* in: this scan confirms vanishings */
+	size_t unconfirmed;	/* out: vanishings waiting for a final scan */
 };
 
 void quarantine_scan_init(struct quarantine_scan *scan);
@@ -139,8 +144,13 @@ void quarantine_scan_add(struct quarantine_scan *scan, const char *id,
  * Returns the number of verdicts recorded, or -1.
  */
 int quarantine_action_observe(struct qstore *qs, const char *user,
-			      const struct quarantine_scan *scan,
+			      struct quarantine_scan *scan,
 			      enum qstore_via via, char **error_r);
+
+/* the incident of a message reported before, by report KEY: 1, 0, -1 */
+int quarantine_action_reported(struct qstore *qs, const char *user,
+			       const char *key, char id_r[QSTORE_ID_LEN + 1],
+			       char **error_r);
 
 /* save the placement of one incident (after accept/reject moved it) */
 int quarantine_action_set_places(struct qstore *qs, const char *user,
