@@ -20,6 +20,8 @@ struct imap_client {
 	char *user;
 	int dead;
 	int has_move, has_uidplus;
+	char *selected;		/* folder name, or NULL */
+	int read_only;
 };
 
 static int fail(struct imap_client *c, char **error_r, const char *what,
@@ -203,6 +205,7 @@ void imap_client_deinit(struct imap_client **cp)
 		mailimap_free(c->imap);
 	}
 	free(c->user);
+	free(c->selected);
 	free(c);
 	*cp = NULL;
 }
@@ -249,16 +252,18 @@ int imap_client_status(struct imap_client *c, const char *folder,
 	return 0;
 }
 
-int imap_client_select(struct imap_client *c, const char *folder, int create,
-		       struct imap_folder_status *st, char **error_r)
+static int do_select(struct imap_client *c, const char *folder, int create,
+		     int examine, struct imap_folder_status *st, char **error_r)
 {
 	struct str name = STR_INIT;
 	int r;
 
 	memset(st, 0, sizeof(*st));
+	MYFREE(&c->selected);
 	if (wire_name(folder, &name, error_r) < 0)
 		return -1;
-	r = mailimap_select(c->imap, str_c(&name));
+	r = examine ? mailimap_examine(c->imap, str_c(&name))
+		    : mailimap_select(c->imap, str_c(&name));
 	if (r == MAILIMAP_ERROR_SELECT && create && !c->dead) {
 		(void)mailimap_create(c->imap, str_c(&name));
 		(void)mailimap_subscribe(c->imap, str_c(&name));
@@ -266,13 +271,40 @@ int imap_client_select(struct imap_client *c, const char *folder, int create,
 	}
 	str_deinit(&name);
 	if (r != MAILIMAP_NO_ERROR)
-		return fail(c, error_r, "SELECT", r);
+		return fail(c, error_r, examine ? "EXAMINE" : "SELECT", r);
+	c->selected = mystrdup(folder);
+	c->read_only = examine;
 	if (c->imap->imap_selection_info != NULL) {
 		st->uidvalidity = c->imap->imap_selection_info->sel_uidvalidity;
 		st->uidnext = c->imap->imap_selection_info->sel_uidnext;
 		st->messages = c->imap->imap_selection_info->sel_exists;
 	}
 	return 0;
+}
+
+int imap_client_select(struct imap_client *c, const char *folder, int create,
+		       struct imap_folder_status *st, char **error_r)
+{
+	if (c->selected && !c->read_only && strcmp(c->selected, folder) == 0
+	    && !create) {
+		/* already selected read-write: refresh with NOOP */
+		int r = mailimap_noop(c->imap);
+
+		if (r != MAILIMAP_NO_ERROR)
+			return fail(c, error_r, "NOOP", r);
+	}
+	return do_select(c, folder, create, 0, st, error_r);
+}
+
+int imap_client_examine(struct imap_client *c, const char *folder,
+			struct imap_folder_status *st, char **error_r)
+{
+	return do_select(c, folder, 0, 1, st, error_r);
+}
+
+const char *imap_client_selected(const struct imap_client *c)
+{
+	return c->selected;
 }
 
 static int cmp_u32(const void *a, const void *b)

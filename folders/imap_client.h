@@ -42,6 +42,12 @@ int imap_client_status(struct imap_client *c, const char *folder,
 int imap_client_select(struct imap_client *c, const char *folder, int create,
 		       struct imap_folder_status *st, char **error_r);
 
+/* EXAMINE FOLDER (read-only: nothing is expunged behind the user) */
+int imap_client_examine(struct imap_client *c, const char *folder,
+			struct imap_folder_status *st, char **error_r);
+/* the folder selected or examined last, or NULL */
+const char *imap_client_selected(const struct imap_client *c);
+
 /* in the selected folder: every UID (ascending) */
 int imap_client_uids(struct imap_client *c, uint32_t **uids_r, size_t *n_r,
 		     char **error_r);

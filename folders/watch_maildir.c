@@ -272,7 +272,7 @@ static int load_reported(const struct str *key, const struct str *val,
 	return 0;
 }
 
-void watch_maildir_scan_all(struct watch_maildir *w)
+int watch_maildir_scan_all(struct watch_maildir *w)
 {
 	struct folder_scan fs;
 	struct str user = STR_INIT, sub = STR_INIT, prefix = STR_INIT;
@@ -282,7 +282,7 @@ void watch_maildir_scan_all(struct watch_maildir *w)
 	if (folder_scan_run(w->tmpl, &fs, &error) < 0) {
 		msg_warn("scanning %s: %s", w->tmpl, error);
 		free(error);
-		return;
+		return 0;
 	}
 	for (i = 0; i < w->n_users; i++) {
 		user_free_folders(&w->users[i]);
@@ -340,7 +340,7 @@ void watch_maildir_scan_all(struct watch_maildir *w)
 	str_deinit(&user);
 	str_deinit(&sub);
 	str_deinit(&prefix);
-	(void)watch_maildir_scan_dirty(w, 0);
+	return watch_maildir_scan_dirty(w, 0);
 }
 
 int watch_maildir_events(struct watch_maildir *w)

@@ -25,8 +25,9 @@ void watch_maildir_deinit(struct watch_maildir **w);
 
 /* the inotify descriptor (poll it for input) */
 int watch_maildir_fd(const struct watch_maildir *w);
-/* find users and folders, add watches, scan everyone */
-void watch_maildir_scan_all(struct watch_maildir *w);
+/* find users and folders, add watches, scan everyone; 1 if a confirming
+   scan is wanted (watch_maildir_scan_dirty(w, 1) soon) */
+int watch_maildir_scan_all(struct watch_maildir *w);
 /* read pending inotify events; 1 if some user needs a scan, 2 if a
    folder was created (call watch_maildir_scan_all) */
 int watch_maildir_events(struct watch_maildir *w);

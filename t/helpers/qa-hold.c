@@ -7,8 +7,8 @@
  *		Maildir folder directory DIR (new/) and the location set; with
  *		"-" the message is written to stdout instead (the test files
  *		it through Dovecot's LMTP) and the location is "lmtp".  AGE:
- *		received that many seconds ago.  Prints the id on stderr's
- *		last line... no: on fd 3 if open, else stderr.
+ *		received that many seconds ago.  Prints the id on stdout, or
+ *		"id=ID" on stderr with "-".
  *	qa-hold tag DB USER SENDER DIR < message
  *		the same for a tagged message delivered to DIR (INBOX).
  *	qa-hold show DB ID	"status N-actions last-action-who last-via"
@@ -95,7 +95,6 @@ static int hold(int argc, char **argv, int tagged)
 	struct qstore_incident inc;
 	char id[QSTORE_ID_LEN + 1];
 	char *error = NULL;
-	FILE *idout;
 
 	read_stdin(&in);
 	qstore_id_new(id);
@@ -140,10 +139,10 @@ static int hold(int argc, char **argv, int tagged)
 	if (qstore_incident_set_location(qs, id, folder, str_c(&path), "lmtpd",
 					 QSTORE_VIA_LMTP, &error, NULL) < 0)
 		die("location", error);
-	idout = fdopen(3, "w");
-	fprintf(idout ? idout : stderr, "%s\n", id);
-	if (idout)
-		fclose(idout);
+	if (strcmp(dir, "-") == 0)
+		fprintf(stderr, "id=%s\n", id);
+	else
+		printf("%s\n", id);
 	str_deinit(&in);
 	str_deinit(&msgbuf);
 	str_deinit(&tok);
