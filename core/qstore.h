@@ -24,7 +24,8 @@
  *	  commit's log fsync) blocks every waiter for good (BDB 5.3
  *	  mutexes are not robust).  The watchdog ends a call that lasts
  *	  db_stuck_timeout with _exit(75) (EX_TEMPFAIL) after logging why;
- *	  nothing uncommitted is lost, and the next opener recovers.
+ *	  nothing committed is lost; the next opener recovers (rolling
+ *	  the interrupted transaction back).
  *	  Daemons must therefore treat a session child's exit 75 as a
  *	  temporary failure and keep qstore out of the master process.
  *
@@ -338,12 +339,12 @@ struct qstore_table_matches {
 /* SENDER "" (null sender) or RELAY_IP "" / NULL skip those lookups. */
 int qstore_table_lookup(struct qstore *qs, const char *user,
 			const char *sender, const char *relay_ip,
-			struct qstore_table_matches *r, char **error_r,
-			enum errkind *kind_r);
-void qstore_table_matches_deinit(struct qstore_table_matches *r);
+			struct qstore_table_matches *matches_r,
+			char **error_r, enum errkind *kind_r);
+void qstore_table_matches_deinit(struct qstore_table_matches *matches);
 
 const char *qstore_table_kind_name(enum qstore_table_kind kind);
-int qstore_table_kind_parse(const char *name, enum qstore_table_kind *r);
+int qstore_table_kind_parse(const char *name, enum qstore_table_kind *table_r);
 const char *qstore_action_name(enum qstore_action_kind action);
 /* "allow", "hold", "default", "reject"; 0 on unknown */
 int qstore_action_parse(const char *name);
@@ -416,7 +417,7 @@ int qstore_pair_seen(struct qstore *qs, const char *sender,
 		     enum errkind *kind_r);
 /* 1 known, 0 never seen, -1 error */
 int qstore_pair_get(struct qstore *qs, const char *sender,
-		    const char *relay_ip, struct qstore_pair *r,
+		    const char *relay_ip, struct qstore_pair *pair_r,
 		    char **error_r, enum errkind *kind_r);
 
 /* ------------------------------------------------------------------ */
@@ -450,7 +451,7 @@ struct qstore_check_result {
  * undecodable records removed.  -1 only if the check could not run.
  */
 int qstore_check(struct qstore *qs, int repair, FILE *report,
-		 struct qstore_check_result *r, char **error_r,
+		 struct qstore_check_result *result_r, char **error_r,
 		 enum errkind *kind_r);
 
 #endif

@@ -37,6 +37,7 @@ struct check_ctx {
 	DB *raw;			/* pass 2: unassociated index handle */
 	int idx;
 	size_t index_base;		/* index entries before this pass */
+	size_t problems_base;		/* problems before this pass */
 };
 
 static void idlist_add(struct idlist *l, const char *id)
@@ -80,11 +81,10 @@ static void printable(const void *data, size_t len, struct str *out)
 	}
 }
 
-static void reset_pass(struct check_ctx *ctx, size_t problems_before,
-		       size_t report_len)
+static void reset_pass(struct check_ctx *ctx)
 {
-	ctx->r.problems = problems_before;
-	str_truncate(&ctx->report, report_len);
+	ctx->r.problems = ctx->problems_base;
+	str_truncate(&ctx->report, 0);
 }
 
 /* ---- pass 1: incidents */
@@ -126,6 +126,7 @@ static int pass_incidents(struct qstore *qs, DB_TXN *txn, void *vctx)
 	DBT key, data;
 	int ret, tret, err = 0;
 
+	reset_pass(ctx);
 	ctx->r.incidents = 0;
 	idlist_free(&ctx->missing_copy);
 	idlist_free(&ctx->damaged_copy);
@@ -223,6 +224,7 @@ static int pass_index(struct qstore *qs, DB_TXN *txn, void *vctx)
 	DBT key, data, pkey, pdata;
 	int ret, tret;
 
+	reset_pass(ctx);
 	ctx->r.index_entries = ctx->index_base;
 	if ((ret = ctx->raw->cursor(ctx->raw, txn, &c, 0)) != 0)
 		return ret;
@@ -290,6 +292,7 @@ static int pass_messages(struct qstore *qs, DB_TXN *txn, void *vctx)
 	DBT key, data, ikey, idata;
 	int ret, tret;
 
+	reset_pass(ctx);
 	ctx->r.messages = 0;
 	idlist_free(&ctx->orphan_copy);
 	if ((ret = db->cursor(db, txn, &c, 0)) != 0)
@@ -454,14 +457,11 @@ static int run_pass(struct qstore *qs, struct check_ctx *ctx,
 {
 	size_t problems = ctx->r.problems;
 
-	str_clear(&ctx->report);
-	for (;;) {
-		reset_pass(ctx, problems, 0);
-		if (qstore_run(qs, 0, fn, ctx, what, NULL, error_r,
-			       kind_r) == 0)
-			break;
+	/* each pass body starts with reset_pass(): a retried pass (after
+	   a deadlock) must not count its problems twice */
+	ctx->problems_base = problems;
+	if (qstore_run(qs, 0, fn, ctx, what, NULL, error_r, kind_r) < 0)
 		return -1;
-	}
 	if (report != NULL)
 		fputs(str_c(&ctx->report), report);
 	return 0;

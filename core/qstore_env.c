@@ -2,16 +2,18 @@
  * qstore_env - the Berkeley DB environment, the transaction runner, the
  * site secret and the X-Spamtrap-Id token.
  *
- * Crash safety, in three layers:
+ * Crash safety, in layers:
  *  - DB_REGISTER + DB_RECOVER at open: BDB keeps a registry of the
  *    processes in the environment; the first opener after one of them
- *    died without closing runs normal recovery.  Recovery never runs
- *    under a live peer's feet: when it does run, the peers' handles see
- *    DB_RUNRECOVERY and qstore_run() reopens them.
- *  - DB_FAILCHK + set_isalive: a process killed while holding locks or
- *    an open transaction is cleaned up (its locks released, its
- *    transaction aborted) by failchk, called at open and whenever a
- *    lock wait times out, so the live processes go on without recovery.
+ *    died without closing runs normal recovery.  Peers that are alive
+ *    then see DB_RUNRECOVERY, and qstore_run() reopens their handles.
+ *  - set_isalive + failchk: a process killed while holding locks or an
+ *    open transaction is cleaned up (locks released, transaction
+ *    aborted) by failchk, which qstore_run() calls when a lock wait
+ *    times out; the lock timeout itself is enforced by a detector
+ *    thread (BDB checks timeouts only when deadlock detection runs).
+ *  - the watchdog: a call blocked on a mutex a dead process held ends
+ *    the process (exit 75) so that the next opener recovers.
  *  - every operation is a transaction with synchronous commit, so a
  *    committed incident survives a machine crash.
  * Deadlocks are broken by the detector on every conflict
@@ -279,13 +281,12 @@ static int open_env(struct qstore *qs, char **error_r, enum errkind *kind_r)
 	double deadline = now_seconds() + busy_timeout();
 	u_int32_t flags;
 	DB_TXN *txn = NULL;
-	int ret, attempt;
+	int ret, attempt, was_busy = qs->busy;
 
 	if ((ret = db_env_create(&env, 0)) != 0) {
 		db_error(NULL, ret, "db_env_create", error_r, kind_r);
 		return -1;
 	}
-	qs->env = env;
 	env->app_private = qs;
 	env->set_errcall(env, qstore_errcall);
 	env->set_msgcall(env, qstore_msgcall);
@@ -306,7 +307,8 @@ static int open_env(struct qstore *qs, char **error_r, enum errkind *kind_r)
 	    || (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0) {
 		db_error(qs, ret, "configuring the database environment",
 			 error_r, kind_r);
-		goto fail;
+		(void)env->close(env, 0);
+		return -1;
 	}
 	/*
 	 * No DB_FAILCHK here: with it, an opener that finds a dead process
@@ -323,8 +325,15 @@ static int open_env(struct qstore *qs, char **error_r, enum errkind *kind_r)
 			   qs->dir);
 		db_error(qs, ret, str_c(&what), error_r, kind_r);
 		str_deinit(&what);
-		goto fail;
+		(void)env->close(env, 0);
+		return -1;
 	}
+	/* from now on the detector thread may use it */
+	if (qs->have_detector)
+		(void)pthread_mutex_lock(&qs->env_lock);
+	qs->env = env;
+	if (qs->have_detector)
+		(void)pthread_mutex_unlock(&qs->env_lock);
 	/*
 	 * Open (creating) the databases in one transaction.  A peer that
 	 * died holding a lock on them makes this wait time out: then
@@ -355,11 +364,10 @@ static int open_env(struct qstore *qs, char **error_r, enum errkind *kind_r)
 		str_clear(&qs->dberr);
 		backoff(attempt);
 	}
-	qs->busy = 0;
+	qs->busy = was_busy;
 	if (ret == 0)
 		return 0;
 	db_error(qs, ret, "opening the databases", error_r, kind_r);
-fail:
 	close_handles(qs);
 	return -1;
 }
@@ -488,33 +496,56 @@ static void watchdog_fire(union sigval sv)
 static void *detector_main(void *arg)
 {
 	struct qstore *qs = arg;
-	struct timespec ts;
+	struct timespec until;
+	long step_ms = lock_timeout() * 500L;
+	int stop;
 
-	ts.tv_sec = lock_timeout() / 2;
-	ts.tv_nsec = lock_timeout() % 2 ? 500000000L : 0;
-	while (!qs->detector_stop) {
-		(void)nanosleep(&ts, NULL);
-		if (!qs->busy || qs->detector_stop)
-			continue;
-		(void)pthread_mutex_lock(&qs->env_lock);
-		if (qs->env != NULL)
-			(void)qs->env->lock_detect(qs->env, 0, DB_LOCK_EXPIRE,
-						   NULL);
-		(void)pthread_mutex_unlock(&qs->env_lock);
+	(void)pthread_mutex_lock(&qs->detector_lock);
+	for (;;) {
+		(void)clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += step_ms / 1000;
+		until.tv_nsec += (step_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!qs->detector_stop
+		       && pthread_cond_timedwait(&qs->detector_wake,
+						 &qs->detector_lock,
+						 &until) == 0)
+			;	/* woken early, but not told to stop */
+		stop = qs->detector_stop;
+		(void)pthread_mutex_unlock(&qs->detector_lock);
+		if (stop)
+			break;
+		if (qs->busy) {
+			(void)pthread_mutex_lock(&qs->env_lock);
+			if (qs->env != NULL)
+				(void)qs->env->lock_detect(qs->env, 0,
+							   DB_LOCK_EXPIRE,
+							   NULL);
+			(void)pthread_mutex_unlock(&qs->env_lock);
+		}
+		(void)pthread_mutex_lock(&qs->detector_lock);
 	}
 	return NULL;
 }
 
 static void detector_init(struct qstore *qs)
 {
+	pthread_condattr_t attr;
 	int err;
 
 	(void)pthread_mutex_init(&qs->env_lock, NULL);
+	(void)pthread_mutex_init(&qs->detector_lock, NULL);
+	(void)pthread_condattr_init(&attr);
+	(void)pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	(void)pthread_cond_init(&qs->detector_wake, &attr);
+	(void)pthread_condattr_destroy(&attr);
 	if ((err = pthread_create(&qs->detector, NULL, detector_main,
 				  qs)) != 0) {
 		errno = err;
 		msg_warn_sys("pthread_create (database lock detector)");
-		(void)pthread_mutex_destroy(&qs->env_lock);
 		return;
 	}
 	qs->have_detector = 1;
@@ -524,9 +555,11 @@ static void detector_deinit(struct qstore *qs)
 {
 	if (!qs->have_detector)
 		return;
+	(void)pthread_mutex_lock(&qs->detector_lock);
 	qs->detector_stop = 1;
+	(void)pthread_cond_signal(&qs->detector_wake);
+	(void)pthread_mutex_unlock(&qs->detector_lock);
 	(void)pthread_join(qs->detector, NULL);
-	(void)pthread_mutex_destroy(&qs->env_lock);
 	qs->have_detector = 0;
 }
 
@@ -599,6 +632,9 @@ void qstore_close(struct qstore **qsp)
 	close_handles(qs);
 	if (qs->have_watchdog)
 		(void)timer_delete(qs->watchdog);
+	(void)pthread_mutex_destroy(&qs->env_lock);
+	(void)pthread_mutex_destroy(&qs->detector_lock);
+	(void)pthread_cond_destroy(&qs->detector_wake);
 	explicit_bzero(qs->secret, sizeof(qs->secret));
 	str_deinit(&qs->dberr);
 	MYFREE(&qs->dir);
@@ -661,13 +697,18 @@ static int run_txn(struct qstore *qs, int write, qstore_txn_fn *fn,
 			return 0;
 		}
 		if (ret == QSTORE_EAPP) {
+			char *why = app_error != NULL ? *app_error : NULL;
+
+			if (why == NULL)
+				why = mystrdup("internal error");
 			if (kind_r != NULL)
 				*kind_r = ERR_INTERNAL;
 			if (error_r != NULL)
-				*error_r = *app_error;
+				*error_r = why;
 			else
-				free(*app_error);
-			*app_error = NULL;
+				free(why);
+			if (app_error != NULL)
+				*app_error = NULL;
 			return -1;
 		}
 		if (app_error != NULL && *app_error != NULL)

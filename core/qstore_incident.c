@@ -329,8 +329,10 @@ int qstore_incident_decode(const void *data, size_t len,
 	char **sp;
 
 	qstore_incident_init(inc);
-	if (qrec_open(&r, data, len, 'I') < 0)
+	if (qrec_open(&r, data, len, 'I') < 0) {
+		qstore_incident_deinit(inc);
 		return -1;
+	}
 	while ((ret = qrec_next(&r, &tag, &v, &n)) > 0) {
 		sp = NULL;
 		switch (tag) {
@@ -1172,7 +1174,8 @@ int qstore_incident_list(struct qstore *qs, const struct qstore_query *q,
 	struct list_ctx ctx;
 
 	memset(page_r, 0, sizeof(*page_r));
-	if (q->page_size == 0 || q->page_size > 100000 || q->page == 0) {
+	if (q->page_size == 0 || q->page_size > 100000 || q->page == 0
+	    || q->page > SIZE_MAX / q->page_size - 1) {
 		qstore_fail(error_r, kind_r, ERR_PERMANENT,
 			    "page %zu of size %zu: out of range",
 			    q->page, q->page_size);

@@ -39,8 +39,10 @@ struct qstore {
 	/* the lock-timeout detector thread (see qstore_env.c) */
 	pthread_t detector;
 	pthread_mutex_t env_lock;	/* env may be replaced under it */
+	pthread_mutex_t detector_lock;	/* guards detector_stop */
+	pthread_cond_t detector_wake;
 	int have_detector;
-	volatile int detector_stop;
+	int detector_stop;
 	volatile int busy;		/* a qstore_run is in progress */
 	struct str dberr;	/* last message from BDB's errcall */
 };

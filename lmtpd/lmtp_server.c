@@ -422,6 +422,7 @@ static void accept_one(struct lmtp_listener *ls, size_t n_ls, int lfd,
 		set_cloexec_nonblock(fd, 1);
 		session_run(fd, sid, addr, deliver);
 		close(fd);
+		lmtp_deliver_session_end(deliver);
 		_exit(0);
 	}
 	child_add(pid);

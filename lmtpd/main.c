@@ -21,6 +21,8 @@
 #include "msg.h"
 #include "mymalloc.h"
 #include "params.h"
+#include "qstore.h"
+#include "rules.h"
 #include "store.h"
 #include "userdb.h"
 
@@ -54,12 +56,61 @@ static void set_hostname(void)
 	hostname = mystrdup(buf);
 }
 
+/*
+ * The rule set for new sessions.  A set that cannot be loaded at all
+ * leaves the one in force; bad lines only skip their rule (logged).
+ */
+static int load_rules(void)
+{
+	struct rule_set_options opts = RULE_SET_OPTIONS_INIT;
+	struct rule_lint lint;
+	struct rule_set *rs;
+	char **dirs = rule_dirs_default(), *error = NULL;
+	size_t n = 0;
+	int i;
+
+	while (dirs[n] != NULL)
+		n++;
+	opts.time_budget = var_rules_time_budget_ms / 1000.0;
+	opts.match_limit = (unsigned long)var_rules_match_limit;
+	rule_lint_init(&lint);
+	rs = rule_set_load((const char *const *)dirs, n, &opts, &lint, &error);
+	if (rs == NULL) {
+		msg_error("rules: %s", error);
+		free(error);
+		rule_lint_deinit(&lint);
+		rule_dirs_free(&dirs);
+		return -1;
+	}
+	{
+		int loaded = 0;
+
+		for (i = 0; i < RULE_TYPE_COUNT; i++)
+			loaded += lint.loaded[i];
+		msg_info("rules: %d loaded from %zu director%s, %d bad line%s skipped",
+			 loaded, n, n == 1 ? "y" : "ies", lint.errors,
+			 lint.errors == 1 ? "" : "s");
+	}
+	rule_lint_deinit(&lint);
+	rule_dirs_free(&dirs);
+	rule_set_deinit(&deliver.rules);
+	deliver.rules = rs;
+	return 0;
+}
+
 /* store and user list for new sessions; 0 or -1 (old ones kept) */
 static int open_backends(void)
 {
 	struct store *store;
 	struct userdb *users = NULL;
 	char *error;
+
+	if (strcmp(var_lmtp_reject_mode, "discard") != 0 &&
+	    strcmp(var_lmtp_reject_mode, "bounce") != 0) {
+		msg_error("lmtp_reject_mode = %s: expected discard or bounce",
+			  var_lmtp_reject_mode);
+		return -1;
+	}
 
 	store = store_init(var_store, &error);
 	if (store == NULL) {
@@ -80,6 +131,7 @@ static int open_backends(void)
 	userdb_deinit(&deliver.users);
 	deliver.store = store;
 	deliver.users = users;
+	deliver.reject_bounce = strcmp(var_lmtp_reject_mode, "bounce") == 0;
 	set_hostname();
 	deliver.hostname = hostname;
 	return 0;
@@ -99,7 +151,7 @@ static int reload(void)
 	}
 	if (strcmp(old_listen, var_lmtp_listen) != 0)
 		msg_warn("lmtp_listen changed: restart spamtrap-lmtpd to apply it");
-	if (open_backends() < 0)
+	if (open_backends() < 0 || load_rules() < 0)
 		ret = -1;
 	else
 		msg_info("configuration reloaded%s%s",
@@ -162,6 +214,23 @@ static void prepare_dirs(void)
 	}
 	make_dir(var_var_dir, uid, gid);
 	make_dir(var_db_dir, uid, gid);
+}
+
+/*
+ * Open the database once at start-up, so that a bad db_dir stops the
+ * daemon at once and the first session does not pay for creating the
+ * environment; then close it: the master keeps no database handle
+ * (session processes open their own after fork).
+ */
+static void check_database(void)
+{
+	enum errkind kind;
+	char *error = NULL;
+	struct qstore *qs = qstore_open(var_db_dir, &error, &kind);
+
+	if (qs == NULL)
+		msg_fatal("db_dir = %s: %s", var_db_dir, error);
+	qstore_close(&qs);
 }
 
 static void daemonize(void)
@@ -251,8 +320,9 @@ int main(int argc, char **argv)
 	ls = lmtp_server_listen(var_lmtp_listen, &n_ls);
 	prepare_dirs();
 	drop_privileges();
-	if (open_backends() < 0)
+	if (open_backends() < 0 || load_rules() < 0)
 		msg_fatal("cannot start: see the errors above");
+	check_database();
 	if (detach)
 		daemonize();
 	write_pid_file();
@@ -262,6 +332,7 @@ int main(int argc, char **argv)
 	remove_pid_file();
 	store_deinit(&deliver.store);
 	userdb_deinit(&deliver.users);
+	rule_set_deinit(&deliver.rules);
 	free(hostname);
 	free(pid_path);
 	free(overrides);

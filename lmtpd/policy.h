@@ -28,7 +28,9 @@
  * is POLICY_NEED_DATA (relay unknown and no user sender/domain entry
  * decided) or POLICY_NEED_SCORE (nothing decided but the score).
  * Reject-at-RCPT is therefore possible for user sender/domain entries,
- * and for site entries once the relay is known.
+ * and for site entries once the relay is known.  (A caller that wants
+ * site rejects at RCPT anyway may look the tables up without a relay
+ * and pass relay_known = 1: relay entries then take no part.)
  */
 #ifndef SPAMTRAP_POLICY_H
 #define SPAMTRAP_POLICY_H
@@ -73,7 +75,8 @@ struct policy_result {
 	const struct qstore_table_match *match;
 };
 
-void policy_decide(const struct policy_input *in, struct policy_result *r);
+void policy_decide(const struct policy_input *in,
+		   struct policy_result *result_r);
 
 /* "deliver", "allow", "inbox", "hold", "tag", "reject", "auto-reject",
    "need-data", "need-score": for the log line */

@@ -1,11 +1,19 @@
 /*
  * rule_result - a score's presentation: mail header values and JSON.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "rules.h"
 #include "str.h"
+
+double rule_score_display(double score)
+{
+	double r = round(score * 10.0) / 10.0;
+
+	return r == 0.0 ? 0.0 : r;	/* no "-0.0" */
+}
 
 void rule_result_headers(const struct rule_result *res, struct str *score,
 			 struct str *status, struct str *report)
@@ -14,13 +22,13 @@ void rule_result_headers(const struct rule_result *res, struct str *score,
 
 	if (score != NULL) {
 		str_clear(score);
-		str_printf(score, "%.1f", res->score);
+		str_printf(score, "%.1f", rule_score_display(res->score));
 	}
 	if (status != NULL) {
 		str_clear(status);
 		str_printf(status, "%s, score=%.1f required=%.1f tests=",
 			   res->score >= res->required ? "Yes" : "No",
-			   res->score, res->required);
+			   rule_score_display(res->score), res->required);
 		for (i = 0; i < res->n_hits; i++)
 			str_printf(status, "%s%s", i ? "," : "",
 				   res->hits[i].rule);

@@ -1530,8 +1530,10 @@ static void finish(struct rule_set *rs)
 			}
 			if (r->re == NULL &&
 			    code == PCRE2_ERROR_PATTERN_TOO_LARGE) {
-				if (split_compile(r, r->pattern, 0) == 0)
+				if (split_compile(r, r->pattern, 0) == 0) {
+					str_deinit(&err);
 					continue;
+				}
 				while (r->n_pieces > 0)
 					pcre2_code_free(r->pieces[--r->n_pieces]);
 				MYFREE(&r->pieces);

@@ -2,6 +2,7 @@
 # "make run" builds and serves mail in the foreground, printing how to
 # send it some.  (The port and var_dir are moved aside with RUNFLAGS so
 # the test never collides with a real "make run".)
+import email.utils
 import os
 import signal
 import subprocess
@@ -33,8 +34,12 @@ while time.time() < deadline and p.poll() is None:
 t.ok(c is not None, "make run serves LMTP")
 if c:
     c.lhlo()
-    r = c.send_mail("you@example.org", ["alice@example.org", "bob@example.org"],
-                    b"Subject: make run\r\n\r\nhello\r\n")
+    ham = (b"From: You <you@example.org>\r\nTo: alice@example.org, bob@example.org\r\n"
+           b"Date: " + email.utils.formatdate().encode() + b"\r\n"
+           b"Message-ID: " + email.utils.make_msgid(domain="example.org").encode() + b"\r\n"
+           b"Subject: make run\r\n\r\nHello Alice and Bob,\r\n\r\nthe minutes of "
+           b"Tuesday's meeting are attached to the wiki page.\r\n\r\nYou\r\n")
+    r = c.send_mail("you@example.org", ["alice@example.org", "bob@example.org"], ham)
     t.is_([x[0] for x in r[3]], [250, 250], "two recipients delivered")
     c.cmd("QUIT")
     c.close()

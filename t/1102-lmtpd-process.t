@@ -77,7 +77,7 @@ t.is_(d.sanitizer_report(), [], "no sanitizer reports (SIGHUP/SIGTERM run)")
 
 # --- connection limit and command timeout
 d = Lmtpd(os.path.join(work, "limit"), {"lmtp_max_connections": "2",
-                                        "lmtp_command_timeout": "1s"})
+                                        "lmtp_command_timeout": "3s"})
 d.start()
 a, b = LmtpClient(d.port), LmtpClient(d.port)
 time.sleep(0.2)
@@ -89,7 +89,7 @@ code, text = a.reply()
 t.is_((code, text[:5]), (421, "4.4.2"), "an idle session times out with 421 4.4.2")
 t.ok(a.closed(), "and is closed")
 b.close()
-time.sleep(1.5)
+time.sleep(0.5)
 c = LmtpClient(d.port)
 t.is_(c.greeting[0], 220, "after the timeouts a new connection is served")
 c.close()

@@ -5,6 +5,7 @@
 # --json gives one object per message, -c picks rules_dir from a config.
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -45,7 +46,7 @@ with tempfile.TemporaryDirectory(prefix="st2102.") as tmp:
     ok("meta" in out and "loaded" in out, "lint prints totals by type", out)
 
     rc, out, err = run("rules", "lint", "--list", SHIPPED)
-    ok("ST_GTUBE body ok" in out, "--list shows each rule and status", out)
+    ok("GTUBE body ok" in out, "--list shows each rule and status", out)
 
     bad = os.path.join(tmp, "bad")
     os.mkdir(bad)
@@ -82,7 +83,7 @@ with tempfile.TemporaryDirectory(prefix="st2102.") as tmp:
     rc, out, err = run("score", "--rules", SHIPPED, msg, ham)
     ok(rc == 0, "score exits 0", err)
     ok("score 1000.0 (required 5.0) SPAM" in out, "GTUBE scores 1000", out)
-    ok("ST_GTUBE" in out and "Generic Test for Unsolicited Bulk Email" in out,
+    ok("GTUBE" in out and "Generic Test for Unsolicited Bulk Email" in out,
        "the breakdown names the rule and its description", out)
     ok("ham.eml: score 0.0" in out, "a plain message scores 0", out)
 
@@ -96,7 +97,7 @@ with tempfile.TemporaryDirectory(prefix="st2102.") as tmp:
     ok(len(objs) == 2, "--json: one object per message", out)
     if len(objs) == 2:
         ok(objs[0]["file"] == msg and objs[0]["score"] == 1000 and
-           objs[0]["hits"][0]["rule"] == "ST_GTUBE" and
+           objs[0]["hits"][0]["rule"] == "GTUBE" and
            objs[0]["hits"][0]["score"] == 1000, "--json fields", out)
         ok(objs[1]["hits"] == [], "--json: no hits for ham", out)
 
@@ -114,8 +115,14 @@ with tempfile.TemporaryDirectory(prefix="st2102.") as tmp:
         text = f.read()
     rc, out, err = run("-o", "rules_dir=", "score", "-",
                        env={"SPAMTRAP_RULES_SHIPPED": SHIPPED}, input=text)
-    ok(rc == 0 and "-: score" in out and "ST_GTUBE" in out,
-       "score - reads stdin; default rules include the shipped set", out + err)
+    ok(rc == 0 and "-: score" in out and "GTUBE" in out,
+       "score - reads stdin", out + err)
+    rc2, out2, err2 = run("-o", "rules_dir=", "rules", "lint", "--list",
+                          env={"SPAMTRAP_RULES_SHIPPED": SHIPPED})
+    ok("ST_MISSING_DATE meta ok" in out2 and "\nFREEMAIL_FROM " in out2,
+       "default rules: the shipped set, then SpamAssassin's", out2[-300:] + err2[-300:])
+    ok(re.search(r"score 10\d\d\.\d", out) is not None,
+       "GTUBE counts once with SpamAssassin's rules loaded too", out)
     rc, out, err = run("score", "--help")
     ok(rc == 0 and "usage: spamtrap score" in out, "score --help")
     rc, out, err = run("rules", "--help")

@@ -7,6 +7,8 @@
 #     its watchdog with EX_TEMPFAIL; then the rest are killed too;
 #  2b. a writer waiting for locks that a killed process held goes on
 #     without recovery (lock timeout, failchk);
+#  2c. a process that died idle forces recovery at the next open; a
+#     writer running meanwhile sees DB_RUNRECOVERY, reopens, goes on;
 #  3. the next open recovers: every incident a writer reported committed
 #     is there, qstore_check, db_verify and "spamtrap db check" are clean;
 #  4. new writers work in the recovered environment.
@@ -162,6 +164,35 @@ try:
        "after kill -9 of the holder the writer finishes (%.1f s)" % took,
        "exit %s, %d ids" % (code, count(idfile)))
     ok(took < STUCK, "by failchk, before any watchdog (%.1f s)" % took)
+
+    # 2c. recovery under a running writer
+    idle = subprocess.Popen([driver, "idle", db], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env)
+    procs.append(idle)
+    ok(idle.stdout.readline().strip() == "idle", "an idle process joins")
+    w, idfile = start_writer("r@example.org", 0)
+    deadline = time.time() + 20
+    while time.time() < deadline and count(idfile) < 50:
+        time.sleep(0.02)
+    idle.send_signal(signal.SIGKILL)
+    idle.wait()
+    r = run([driver, "write", db, "c@example.org", "5"])
+    ok(r.returncode == 0, "the next opener recovers and writes",
+       r.stdout[-500:] + r.stderr[-2000:])
+    after = count(idfile)
+    deadline = time.time() + 20
+    while time.time() < deadline and w.poll() is None and \
+            count(idfile) < after + 50:
+        time.sleep(0.02)
+    with open(os.path.join(tmp, "r@example.org.err")) as f:
+        err = f.read()
+    ok(w.poll() is None and count(idfile) >= after + 50,
+       "the writer running meanwhile goes on",
+       "exit %s, %d ids\n%s" % (w.poll(), count(idfile), err[-2000:]))
+    ok("needs recovery; reopening" in err,
+       "after reopening its environment", err[-2000:])
+    w.send_signal(signal.SIGKILL)
+    w.wait()
 
     # 3. recovery
     t0 = time.time()

@@ -29,7 +29,7 @@ c.close()
 d.stop()
 alice = os.path.join(work, "mail", "example.org", "alice")
 for sub in ("cur", "new", "tmp"):
-    os.makedirs(os.path.join(alice, ".Spam", sub))
+    os.makedirs(os.path.join(alice, ".Spam", sub), exist_ok=True)
 
 p = subprocess.run([FOLDERD, "-1", "-o", "store=" + store], stdout=subprocess.PIPE,
                    stderr=subprocess.PIPE, timeout=30)

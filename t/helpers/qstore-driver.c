@@ -11,6 +11,10 @@
  *		missing (printing it)
  *	qstore-driver hold DIR		write in a transaction, print
  *		"holding" and sleep inside it (to be killed: its locks stay)
+ *	qstore-driver idle DIR		open, print "idle", sleep (to be
+ *		killed: a dead process in the registry forces recovery)
+ *	qstore-driver orphan DIR	store a message copy that belongs to
+ *		no incident (damage for "spamtrap db check" to find)
  *	qstore-driver bench DIR N USERS	insert N incidents over USERS users
  *		(commits without fsync, to load fast), then time paged
  *		queries
@@ -184,7 +188,8 @@ static int hold_txn(struct qstore *qs, DB_TXN *txn, void *ctx)
 		fill(&inc, "holder@example.org", i, time(NULL));
 		qstore_incident_encode(&inc, &rec);
 		qstore_incident_deinit(&inc);
-		snprintf(id, sizeof(id), "zzzzzzzzzzzz%d", i);
+		memcpy(id, "zzzzzzzzzzzz0", sizeof(id));
+		id[QSTORE_ID_LEN - 1] = (char)('0' + i);
 		qstore_dbt_in(&key, id, QSTORE_ID_LEN);
 		qstore_dbt_in(&data, rec.s, rec.len);
 		ret = qs->db[QDB_INCIDENTS]->put(qs->db[QDB_INCIDENTS], txn,
@@ -208,6 +213,36 @@ static int do_hold(const char *dir)
 	var_db_stuck_timeout = 3600;	/* no watchdog: we hang on purpose */
 	if (qstore_run(qs, 1, hold_txn, NULL, "hold", NULL, &error, NULL) < 0)
 		die("hold", error);
+	return 0;
+}
+
+static int do_idle(const char *dir)
+{
+	struct qstore *qs = open_or_die(dir);
+
+	printf("idle\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+	qstore_close(&qs);
+	return 0;
+}
+
+static int orphan_txn(struct qstore *qs, DB_TXN *txn, void *ctx)
+{
+	(void)ctx;
+	return qstore_message_put(qs, txn, "zzzzzzzzzzzzz", "orphan", 6);
+}
+
+static int do_orphan(const char *dir)
+{
+	struct qstore *qs = open_or_die(dir);
+	char *error = NULL;
+
+	if (qstore_run(qs, 1, orphan_txn, NULL, "orphan", NULL, &error,
+		       NULL) < 0)
+		die("orphan", error);
+	qstore_close(&qs);
 	return 0;
 }
 
@@ -269,7 +304,7 @@ static int do_bench(const char *dir, long n, long users)
 	time_query(qs, "user7@example.org", QSTORE_PENDING, 1, 30);
 	time_query(qs, "user7@example.org", QSTORE_PENDING, 10, 30);
 	time_query(qs, "user7@example.org", QSTORE_STATUS_ANY, 1, 200);
-	time_query(qs, "user7@example.org", QSTORE_SPAM, 1, 30);
+	time_query(qs, "user10@example.org", QSTORE_SPAM, 1, 30);
 	time_query(qs, NULL, QSTORE_SPAM, 1, 50);
 	time_query(qs, NULL, QSTORE_PENDING, 100, 50);
 	t0 = now();
@@ -303,6 +338,10 @@ int main(int argc, char **argv)
 		return do_check(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "exists") == 0)
 		return do_exists(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "idle") == 0)
+		return do_idle(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "orphan") == 0)
+		return do_orphan(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "hold") == 0)
 		return do_hold(argv[2]);
 	if (argc == 5 && strcmp(argv[1], "bench") == 0)

@@ -43,6 +43,8 @@ class Lmtpd:
             "lmtp_listen": "127.0.0.1:%d" % self.port
             + (", unix:%s" % self.socket_path if unix else ""),
             "myhostname": "spamtrap.test",
+            # the shipped rules only: tests that are about scoring say so
+            "rules_dir": os.path.join(spamtrap.top(), "rules", "shipped"),
         }
         self.settings.update(settings or {})
         self.extra_args = list(extra_args)
