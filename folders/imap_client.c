@@ -302,6 +302,17 @@ int imap_client_examine(struct imap_client *c, const char *folder,
 	return do_select(c, folder, 0, 1, st, error_r);
 }
 
+int imap_client_unexamine(struct imap_client *c, char **error_r)
+{
+	int r;
+
+	if (c->selected == NULL || !c->read_only)
+		return 0;
+	MYFREE(&c->selected);
+	r = mailimap_close(c->imap);
+	return r == MAILIMAP_NO_ERROR ? 0 : fail(c, error_r, "CLOSE", r);
+}
+
 const char *imap_client_selected(const struct imap_client *c)
 {
 	return c->selected;

@@ -45,6 +45,10 @@ int imap_client_select(struct imap_client *c, const char *folder, int create,
 /* EXAMINE FOLDER (read-only: nothing is expunged behind the user) */
 int imap_client_examine(struct imap_client *c, const char *folder,
 			struct imap_folder_status *st, char **error_r);
+/* leave a folder opened with EXAMINE (CLOSE: read-only, so nothing is
+   expunged).  Dovecot answers STATUS on the selected folder from the
+   session's view, so a watcher must not stay in it. */
+int imap_client_unexamine(struct imap_client *c, char **error_r);
 /* the folder selected or examined last, or NULL */
 const char *imap_client_selected(const struct imap_client *c);
 

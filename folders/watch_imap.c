@@ -447,6 +447,10 @@ static int sync_folder(struct watch_imap *w, struct wi_user *u,
 	for (i = 0; i < ctx.n_report; i++)
 		report_uid(&ctx, ctx.to_report[i]);
 	free(ctx.to_report);
+	if (imap_client_unexamine(u->c, &error) < 0) {
+		free(ctx.msgs);
+		goto fail;
+	}
 	free(f->msgs);
 	f->msgs = ctx.msgs;
 	f->n = ctx.n;
