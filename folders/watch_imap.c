@@ -35,7 +35,7 @@ struct wi_folder {
 struct wi_user {
 	char *name;
 	struct imap_client *c;
-	struct wi_folder f[2];	/* [0] quarantine, [1] INBOX */
+	struct wi_folder f[3];	/* quarantine, one-shot folder, INBOX */
 	double next, retry_delay;
 	int confirm, listed, loaded;
 };
@@ -85,6 +85,7 @@ void watch_imap_deinit(struct watch_imap **wp)
 		imap_client_deinit(&w->users[i].c);
 		free(w->users[i].f[0].msgs);
 		free(w->users[i].f[1].msgs);
+		free(w->users[i].f[2].msgs);
 		free(w->users[i].name);
 	}
 	free(w->users);
@@ -122,8 +123,10 @@ static struct wi_user *user_add(struct watch_imap *w, const char *name)
 	u->name = mystrdup(name);
 	u->f[0].name = var_quarantine_folder;
 	u->f[0].place = QA_IN_QUARANTINE;
-	u->f[1].name = "INBOX";
-	u->f[1].place = QA_IN_NORMAL;
+	u->f[1].name = var_one_shot_folder;
+	u->f[1].place = QA_IN_QUARANTINE;
+	u->f[2].name = "INBOX";
+	u->f[2].place = QA_IN_NORMAL;
 	/* spread the first polls over one interval */
 	u->next = now_s() + (double)(w->n_users % 50) * var_imap_poll_interval / 50.0;
 	u->retry_delay = WI_RETRY_MIN;
@@ -471,7 +474,7 @@ static void observe(struct watch_imap *w, struct wi_user *u, int final)
 
 	quarantine_scan_init(&scan);
 	scan.final = final;
-	for (k = 0; k < 2; k++)
+	for (k = 0; k < 3; k++)
 		for (i = 0; i < u->f[k].n; i++)
 			if (u->f[k].msgs[i].id[0] != '\0')
 				quarantine_scan_add(&scan, u->f[k].msgs[i].id,
@@ -509,13 +512,14 @@ static void poll_user(struct watch_imap *w, struct wi_user *u, double now)
 		if (!u->loaded) {
 			state_load(w, u, &u->f[0]);
 			state_load(w, u, &u->f[1]);
+			state_load(w, u, &u->f[2]);
 			u->loaded = 1;
 			changed = 1;	/* compare saved state at least once */
 		}
 	}
 	/* the quarantine first: a MOVE adds to the target before it
 	   removes from the source */
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < 3; k++) {
 		r = sync_folder(w, u, &u->f[k], final);
 		if (r < 0) {
 			if (!imap_client_alive(u->c))

@@ -2,8 +2,9 @@
  * watch_imap - folderd's IMAP watcher, for Dovecot and Cyrus sites.
  *
  * For each user it keeps one IMAP connection (logged in as the user
- * through imap_admin_user, imap_client.h) and tracks two folders, INBOX
- * and the quarantine folder, by UIDVALIDITY, UIDNEXT and message count:
+ * through imap_admin_user, imap_client.h) and tracks three folders, the
+ * quarantine and one-shot folders and INBOX, by UIDVALIDITY, UIDNEXT and
+ * message count:
  * every imap_poll_interval one STATUS per folder; only when one of them
  * changed is the folder examined (read-only), its UIDs listed and the
  * header of new UIDs fetched.  Messages are known by X-Spamtrap-Id (or
