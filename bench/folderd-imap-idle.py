@@ -2,14 +2,16 @@
 """What many idle users cost spamtrap-folderd (watch = imap) and Dovecot.
 
     SPAMTRAP_TOP=. SPAMTRAP_BIN=bin SPAMTRAP_BUILD=build \\
-        python3 bench/folderd-imap-idle.py [USERS] [SECONDS] [POLL]
+        python3 bench/folderd-imap-idle.py [USERS] [SECONDS] [POLL] [CLIENT_LIMIT]
 
 Starts a private Dovecot with USERS users (default 200) and a master user,
 runs spamtrap-folderd over IMAP with passwd_file listing them all and
 imap_poll_interval POLL (default 2s), waits until every user is logged in,
 then measures for SECONDS (default 30) with nothing changing: CPU used by
 folderd and by all of Dovecot's processes, their memory, and the STATUS
-commands sent (SIGUSR1 counters).  Finally one move is made and the time
+commands sent (SIGUSR1 counters).  CLIENT_LIMIT (default 1, Dovecot's
+default) is Dovecot's imap client_limit: with all users under one mail
+uid, one imap process can serve many of folderd's idle connections.  Finally one move is made and the time
 until folderd records it is printed, with all those users idle.
 """
 import os
@@ -28,6 +30,7 @@ from quarantine import Db, Folderd, message, wait_until
 USERS = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 SECONDS = float(sys.argv[2]) if len(sys.argv) > 2 else 30
 POLL = sys.argv[3] if len(sys.argv) > 3 else "2s"
+CLIENT_LIMIT = int(sys.argv[4]) if len(sys.argv) > 4 else 1
 HZ = os.sysconf("SC_CLK_TCK")
 
 
@@ -86,8 +89,9 @@ default_process_limit = %d
 default_client_limit = %d
 service imap {
   process_limit = %d
+  client_limit = %d
 }
-""" % (USERS + 50, 4 * USERS + 100, USERS + 50)
+""" % (USERS + 50, 4 * USERS + 100, USERS + 50, CLIENT_LIMIT)
 dc = Dovecot(users=users, extra_conf=extra).start()
 pw = os.path.join(work, "admin.pw")
 with open(pw, "w") as f:
@@ -110,7 +114,14 @@ f = Folderd(work, {"db_dir": db.dir, "store": "lmtp:127.0.0.1:%d" % dc.lmtp_port
                    "passwd_file": passwd, "watch_interval": "60s"})
 t0 = time.monotonic()
 f.start()
-ok = wait_until(lambda: len(imap_procs(dc.master_pid())) >= USERS, 120, 0.2)
+def connected():
+    f.proc.send_signal(signal.SIGUSR1)
+    time.sleep(0.2)
+    m = re.findall(r"stats users=(\d+) connected=(\d+)", f.log())
+    return m and int(m[-1][1]) >= USERS
+
+
+ok = wait_until(connected, 120, 0.3)
 t_login = time.monotonic() - t0
 time.sleep(3)
 master = dc.master_pid()
@@ -140,7 +151,8 @@ seen = wait_until(lambda: db.status(iid) == "non-spam", 30, 0.05)
 latency = time.monotonic() - t1
 m.logout()
 
-print("users=%d poll=%s all_logged_in=%s login_time=%.1fs" % (USERS, POLL, bool(ok), t_login))
+print("users=%d poll=%s imap client_limit=%d all_logged_in=%s login_time=%.1fs"
+      % (USERS, POLL, CLIENT_LIMIT, bool(ok), t_login))
 print("idle window %.0fs: STATUS commands %d (%.1f/s)" % (SECONDS, c1[2] - c0[2],
                                                           (c1[2] - c0[2]) / SECONDS))
 print("folderd: cpu %.2fs (%.2f%% of one core), rss %.1f MiB" % (

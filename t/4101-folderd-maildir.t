@@ -8,22 +8,45 @@
 # again (history keeps both); copied instead of moved -> counted once;
 # folderd stopped during moves and restarted -> every action once;
 # held mail older than quarantine_retention -> removed and spam (expiry).
+# Mail is held by a real spamtrap-lmtpd (Maildir store); only the
+# expired message is made by t/helpers/qa-hold (LMTP cannot backdate).
 import os
+import re
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import spamtrap
+from lmtpd import Lmtpd, LmtpClient
 from quarantine import Db, Folderd, message, wait_until
 
 t = spamtrap.Tap()
 work = spamtrap.short_tempdir("st4101-")
 mail = os.path.join(work, "mail")
-db = Db(os.path.join(work, "db"))
+rules = os.path.join(work, "rules")
+os.makedirs(rules)
+with open(os.path.join(rules, "90_test.cf"), "w") as fp:
+    fp.write("body TEST_SIX /\\bscoresix\\b/\nscore TEST_SIX 6.0\n")
+lmtpd = Lmtpd(os.path.join(work, "d"), {"rules_dir": rules,
+                                         "store": "maildir:%s/%%u" % mail})
+lmtpd.start()
+db = Db(os.path.join(lmtpd.settings["var_dir"], "db"))
 settings = {"store": "maildir:%s/%%u" % mail, "db_dir": db.dir,
             "watch": "maildir", "watch_interval": "30s",
             "quarantine_retention": "1h"}
 ALICE, BOB = "alice@example.org", "bob@example.org"
+
+
+def hold(rcpt, subject, sender):
+    """Deliver spam through spamtrap-lmtpd: the incident id of the reply."""
+    c = LmtpClient(lmtpd.port)
+    c.lhlo()
+    r = c.send_mail(sender, [rcpt], ("From: %s\r\nSubject: %s\r\nMessage-ID: <%d@x>\r\n"
+                                     "\r\nscoresix\r\n" % (sender, subject,
+                                                             time.time_ns())).encode())
+    c.close()
+    m = re.search(r"incident ([0-9a-z]{13})", r[3][0][1])
+    return m.group(1) if m else None
 
 
 def box(user, folder=None):
@@ -36,11 +59,14 @@ def box(user, folder=None):
 
 
 def find(iid, user, folder=None):
+    """The file of incident IID in FOLDER (by its X-Spamtrap-Id)."""
     d = box(user, folder)
     for sub in ("new", "cur"):
         for name in os.listdir(os.path.join(d, sub)):
-            if iid in name:
-                return os.path.join(d, sub, name)
+            p = os.path.join(d, sub, name)
+            with open(p, "rb") as fp:
+                if (b"X-Spamtrap-Id: " + iid.encode()) in fp.read(4096):
+                    return p
     return None
 
 
@@ -69,10 +95,10 @@ def dovecot_move(path, user, folder, copy=False):
 inbox_a, spam_a, trash_a = box(ALICE), box(ALICE, "Spam"), box(ALICE, "Trash")
 inbox_b, spam_b = box(BOB), box(BOB, "Spam")
 
-held = [db.hold(ALICE, "s%d@spam.example" % i, "Spam", spam_a,
-                message("held %d" % i, sender="s%d@spam.example" % i))
-        for i in range(6)]
-held_b = db.hold(BOB, "x@spam.example", "Spam", spam_b, message("bob held"))
+held = [hold(ALICE, "held %d" % i, "s%d@spam.example" % i) for i in range(6)]
+held_b = hold(BOB, "bob held", "x@spam.example")
+t.ok(all(held) and held_b and find(held[0], ALICE, "Spam"),
+     "spamtrap-lmtpd held seven messages in .Spam")
 old = db.hold(ALICE, "old@spam.example", "Spam", spam_a, message("old"), age=7200)
 
 f = Folderd(work, settings).start()
@@ -163,4 +189,5 @@ t.is_((len(db.history(held[4])), len(db.history(held_b))), (n4, nb),
       "a second restart records nothing again")
 t.is_(f.stop(), 0, "stops")
 t.ok("AddressSanitizer" not in f.log(), "no sanitizer reports")
+lmtpd.stop()
 sys.exit(t.done())
