@@ -687,7 +687,8 @@ static int run_txn(struct qstore *qs, int write, qstore_txn_fn *fn,
 				write ? 0 : DB_READ_COMMITTED)) == 0) {
 			ret = fn(qs, txn, ctx);
 			if (ret == 0)
-				ret = txn->commit(txn, 0);
+				ret = txn->commit(txn, write == QSTORE_WRITE_NOSYNC
+						  ? DB_TXN_WRITE_NOSYNC : 0);
 			else
 				(void)txn->abort(txn);
 		}

@@ -1393,7 +1393,10 @@ int qstore_pair_seen(struct qstore *qs, const char *sender,
 	pair_key(sender, relay_ip, &ctx.key);
 	ctx.when = when;
 	ctx.update = 1;
-	ret = qstore_run(qs, 1, pair_txn, &ctx, "recording the sender/relay pair",
+	/* history for the one-shot guess: losing the last sightings in a
+	   crash costs nothing, so no log flush per message */
+	ret = qstore_run(qs, QSTORE_WRITE_NOSYNC, pair_txn, &ctx,
+			 "recording the sender/relay pair",
 			 NULL, error_r, kind_r);
 	str_deinit(&ctx.key);
 	if (ret == 0 && before_r != NULL)

@@ -60,6 +60,9 @@ extern const char *const qstore_db_files[QDB_COUNT];
  * FN returning QSTORE_EAPP: *app_error (allocated by FN, in ctx) is used.
  */
 typedef int qstore_txn_fn(struct qstore *qs, DB_TXN *txn, void *ctx);
+/* WRITE: 0 read only, 1 write (durable at commit), QSTORE_WRITE_NOSYNC
+   write whose loss in a crash costs nothing (written, not flushed) */
+#define QSTORE_WRITE_NOSYNC	2
 int qstore_run(struct qstore *qs, int write, qstore_txn_fn *fn, void *ctx,
 	       const char *what, char **app_error, char **error_r,
 	       enum errkind *kind_r);

@@ -16,7 +16,7 @@
 /* ------------------------------------------------- literal extraction */
 
 /* skip a character class starting at P ('['); returns after ']' or NULL */
-static const char *skip_class(const char *p)
+const char *rule_prefilter_skip_class(const char *p)
 {
 	p++;
 	if (*p == '^')
@@ -51,7 +51,7 @@ static const char *skip_group(const char *p)
 			continue;
 		}
 		if (*p == '[') {
-			p = skip_class(p);
+			p = rule_prefilter_skip_class(p);
 			if (p == NULL)
 				return NULL;
 			continue;
@@ -199,7 +199,7 @@ static int seq_requirement(const char *p, const char *end, struct req *best,
 					p++;	/* \012, \12 */
 			}
 		} else if (*p == '[') {
-			q = skip_class(p);
+			q = rule_prefilter_skip_class(p);
 			if (q == NULL || q > end)
 				goto fail;
 			p = q;
@@ -319,7 +319,7 @@ static int alt_requirement(const char *p, const char *end, struct req *out,
 			}
 			p += 2;
 		} else if (*p == '[') {
-			p = skip_class(p);
+			p = rule_prefilter_skip_class(p);
 			if (p == NULL || p > end) {
 				req_clear(out);
 				return -1;

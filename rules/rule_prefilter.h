@@ -38,4 +38,8 @@ void rule_ac_scan(const struct rule_ac *ac, const char *s, size_t len,
 		  int32_t line, int32_t *first, int32_t *last);
 void rule_ac_deinit(struct rule_ac **acp);
 
+/* skip a regex character class starting at P ('['): the position after
+   its ']', or NULL when it is not closed */
+const char *rule_prefilter_skip_class(const char *p);
+
 #endif

@@ -1,7 +1,6 @@
 /*
  * rule_result - a score's presentation: mail header values and JSON.
  */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,9 +9,12 @@
 
 double rule_score_display(double score)
 {
-	double r = round(score * 10.0) / 10.0;
+	char buf[64];
 
-	return r == 0.0 ? 0.0 : r;	/* no "-0.0" */
+	/* as "%.1f" shows it (what SpamAssassin prints), minus the sign of
+	   a score that shows as zero */
+	snprintf(buf, sizeof(buf), "%.1f", score);
+	return strcmp(buf, "-0.0") == 0 ? 0.0 : score;
 }
 
 void rule_result_headers(const struct rule_result *res, struct str *score,

@@ -391,24 +391,12 @@ static pcre2_code *compile_regex(const char *pattern, uint32_t opts,
 #define SPLIT_MAX_PIECES	1024
 #define SPLIT_MAX_DEPTH		4
 
+/* after a character class; the end of the pattern if it is not closed */
 static const char *pat_skip_class(const char *p)
 {
-	p++;
-	if (*p == '^')
-		p++;
-	if (*p == ']')
-		p++;
-	while (*p && *p != ']') {
-		if (*p == '\\' && p[1])
-			p += 2;
-		else if (*p == '[' && p[1] == ':') {
-			const char *e = strstr(p + 2, ":]");
+	const char *q = rule_prefilter_skip_class(p);
 
-			p = e ? e + 2 : p + 1;
-		} else
-			p++;
-	}
-	return *p ? p + 1 : p;
+	return q ? q : p + strlen(p);
 }
 
 /* offsets of the top-level '|' in [S, E) (at most MAX), -1 on error */

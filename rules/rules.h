@@ -171,7 +171,7 @@ void rule_set_profile(const struct rule_set *rs, FILE *fp, size_t n);
  *   X-Spam-Report: "* 3.0 A description\n* 4.3 B ..." (lines joined with
  *		    "\n\t" so it can be written as a folded header)
  */
-/* a score rounded to one decimal as it is shown, never "-0.0" */
+/* the score to print with "%.1f": the same, but never "-0.0" */
 double rule_score_display(double score);
 
 void rule_result_headers(const struct rule_result *res, struct str *score,
