@@ -114,6 +114,7 @@ f = Folderd(work, {"db_dir": db.dir, "store": "lmtp:127.0.0.1:%d" % dc.lmtp_port
                    "passwd_file": passwd, "watch_interval": "60s"})
 t0 = time.monotonic()
 f.start()
+f.wait_log("watching IMAP", 30)      # signal handlers are installed
 def connected():
     f.proc.send_signal(signal.SIGUSR1)
     time.sleep(0.2)

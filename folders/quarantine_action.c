@@ -491,8 +491,9 @@ int quarantine_action_observe(struct qstore *qs, const char *user,
 	scan->unconfirmed = 0;
 	qstore_watch_key(&prefix, 'P', user, NULL);
 	if (qstore_watch_scan(qs, &prefix, load_place, &cs, error_r, NULL) < 0
-	    || list_held(qs, user, QSTORE_PENDING, &cs, error_r) < 0
-	    || list_held(qs, user, QSTORE_ONE_SHOT, &cs, error_r) < 0) {
+	    || (scan->complete
+		&& (list_held(qs, user, QSTORE_PENDING, &cs, error_r) < 0
+		    || list_held(qs, user, QSTORE_ONE_SHOT, &cs, error_r) < 0))) {
 		n = -1;
 		goto out;
 	}

@@ -124,6 +124,9 @@ struct quarantine_scan {
 	   directory is read): a held message that seems to have vanished
 	   is only rejected by a second, "final" scan */
 	int final;		/* in: this scan confirms vanishings */
+	int complete;		/* in: also look at every held incident of the
+				   user never seen before (else only those
+				   with a saved placement or seen now) */
 	size_t unconfirmed;	/* out: vanishings waiting for a final scan */
 };
 

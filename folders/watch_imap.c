@@ -37,7 +37,8 @@ struct wi_user {
 	struct imap_client *c;
 	struct wi_folder f[3];	/* quarantine, one-shot folder, INBOX */
 	double next, retry_delay;
-	int confirm, listed, loaded;
+	int confirm, loaded;
+	int complete_due;	/* look at every held incident at the next poll */
 };
 
 struct watch_imap {
@@ -207,6 +208,8 @@ void watch_imap_refresh_users(struct watch_imap *w)
 	add_held_users(w, QSTORE_PENDING);
 	add_held_users(w, QSTORE_ONE_SHOT);
 	add_passwd_users(w);
+	for (size_t i = 0; i < w->n_users; i++)
+		w->users[i].complete_due = 1;
 	if (w->n_users != before)
 		msg_info("watching %zu users over IMAP (%s)", w->n_users,
 			 var_imap_server);
@@ -466,7 +469,8 @@ fail:
 	return -1;
 }
 
-static void observe(struct watch_imap *w, struct wi_user *u, int final)
+static void observe(struct watch_imap *w, struct wi_user *u, int final,
+		    int complete)
 {
 	struct quarantine_scan scan;
 	char *error = NULL;
@@ -474,6 +478,7 @@ static void observe(struct watch_imap *w, struct wi_user *u, int final)
 
 	quarantine_scan_init(&scan);
 	scan.final = final;
+	scan.complete = complete || final;
 	for (k = 0; k < 3; k++)
 		for (i = 0; i < u->f[k].n; i++)
 			if (u->f[k].msgs[i].id[0] != '\0')
@@ -514,7 +519,7 @@ static void poll_user(struct watch_imap *w, struct wi_user *u, double now)
 			state_load(w, u, &u->f[1]);
 			state_load(w, u, &u->f[2]);
 			u->loaded = 1;
-			changed = 1;	/* compare saved state at least once */
+			u->complete_due = 1;	/* compare with the saved state */
 		}
 	}
 	/* the quarantine first: a MOVE adds to the target before it
@@ -529,8 +534,10 @@ static void poll_user(struct watch_imap *w, struct wi_user *u, double now)
 		}
 		changed |= r;
 	}
-	if (changed || final)
-		observe(w, u, final);
+	if (changed || final || u->complete_due) {
+		observe(w, u, final, u->complete_due);
+		u->complete_due = 0;
+	}
 	u->next = now + (u->confirm ? WI_CONFIRM : var_imap_poll_interval);
 }
 

@@ -66,6 +66,8 @@ struct watch_maildir {
 	int rediscover;		/* a folder was created: find folders again */
 };
 
+static int scan_users(struct watch_maildir *w, int final, int complete);
+
 static void entry_free(void *p)
 {
 	struct wm_entry *e = p;
@@ -340,7 +342,7 @@ int watch_maildir_scan_all(struct watch_maildir *w)
 	str_deinit(&user);
 	str_deinit(&sub);
 	str_deinit(&prefix);
-	return watch_maildir_scan_dirty(w, 0);
+	return scan_users(w, 0, 1);
 }
 
 int watch_maildir_events(struct watch_maildir *w)
@@ -499,7 +501,8 @@ static gboolean stale(gpointer key, gpointer value, gpointer ctx)
 	return e->gen != *(unsigned *)ctx;
 }
 
-static void scan_user(struct watch_maildir *w, struct wm_user *u, int final)
+static void scan_user(struct watch_maildir *w, struct wm_user *u, int final,
+		      int complete)
 {
 	struct quarantine_scan scan;
 	char *error = NULL;
@@ -508,6 +511,7 @@ static void scan_user(struct watch_maildir *w, struct wm_user *u, int final)
 
 	quarantine_scan_init(&scan);
 	scan.final = final;
+	scan.complete = complete || final;
 	u->gen++;
 	/* quarantine first: a move links the new name before it removes
 	   the old one, so reading the source last never misses it */
@@ -533,7 +537,7 @@ static void scan_user(struct watch_maildir *w, struct wm_user *u, int final)
 	quarantine_scan_deinit(&scan);
 }
 
-int watch_maildir_scan_dirty(struct watch_maildir *w, int final)
+static int scan_users(struct watch_maildir *w, int final, int complete)
 {
 	size_t i;
 	int again = 0;
@@ -545,9 +549,14 @@ int watch_maildir_scan_dirty(struct watch_maildir *w, int final)
 			continue;
 		if (u->dirty || (final && u->confirm)) {
 			u->dirty = 0;
-			scan_user(w, u, final && u->confirm);
+			scan_user(w, u, final && u->confirm, complete);
 		}
 		again |= u->confirm;
 	}
 	return again;
+}
+
+int watch_maildir_scan_dirty(struct watch_maildir *w, int final)
+{
+	return scan_users(w, final, 0);
 }

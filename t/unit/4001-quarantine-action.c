@@ -197,6 +197,7 @@ static void test_observe(void)
 		h = history(id);
 		quarantine_scan_init(&scan);
 		scan.final = cases[i].final;
+		scan.complete = 1;
 		if (cases[i].places)
 			quarantine_scan_add(&scan, id, cases[i].places);
 		n = quarantine_action_observe(qs, "carol@x", &scan,
