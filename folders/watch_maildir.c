@@ -60,6 +60,7 @@ struct watch_maildir {
 	struct wm_user *users;
 	size_t n_users;
 	GHashTable *wds;	/* watch descriptor -> user index + 1 */
+	GHashTable *roots;	/* watch descriptors of Maildir roots */
 	char *qname, *oname;	/* on-disk names of the quarantine folders */
 	char **ignore;		/* on-disk names of ignore_folders */
 	size_t n_ignore;
@@ -157,6 +158,7 @@ struct watch_maildir *watch_maildir_init(struct qstore *qs, const char *tmpl,
 		return NULL;
 	}
 	w->wds = g_hash_table_new(g_direct_hash, g_direct_equal);
+	w->roots = g_hash_table_new(g_direct_hash, g_direct_equal);
 	w->qname = ondisk(var_quarantine_folder);
 	w->oname = ondisk(var_one_shot_folder);
 	copy = mystrdup(var_ignore_folders);
@@ -211,6 +213,7 @@ void watch_maildir_deinit(struct watch_maildir **wp)
 	free(w->qname);
 	free(w->oname);
 	g_hash_table_destroy(w->wds);
+	g_hash_table_destroy(w->roots);
 	close(w->fd);
 	free(w->tmpl);
 	free(w);
@@ -248,7 +251,7 @@ static struct wm_user *user_get(struct watch_maildir *w, const char *maildir,
 }
 
 static void add_watch(struct watch_maildir *w, const char *path, size_t ui,
-		      uint32_t mask)
+		      uint32_t mask, int root)
 {
 	int wd = inotify_add_watch(w->fd, path, mask);
 
@@ -260,6 +263,8 @@ static void add_watch(struct watch_maildir *w, const char *path, size_t ui,
 	}
 	g_hash_table_insert(w->wds, GINT_TO_POINTER(wd),
 			    GSIZE_TO_POINTER(ui + 1));
+	if (root)
+		g_hash_table_add(w->roots, GINT_TO_POINTER(wd));
 }
 
 static int load_reported(const struct str *key, const struct str *val,
@@ -306,7 +311,7 @@ int watch_maildir_scan_all(struct watch_maildir *w)
 			u->seen = 1;
 			u->dirty = 1;
 			add_watch(w, fc->maildir, ui, IN_CREATE | IN_MOVED_TO
-				  | IN_ONLYDIR);
+				  | IN_ONLYDIR, 1);
 		}
 		u->folders = myrealloc(u->folders,
 				       (u->n_folders + 1) * sizeof(*u->folders));
@@ -323,7 +328,7 @@ int watch_maildir_scan_all(struct watch_maildir *w)
 			struct str d = STR_INIT;
 
 			str_printf(&d, "%s/%s", f->dir, subs[k]);
-			add_watch(w, d.s, ui, WM_DIR_EVENTS | IN_ONLYDIR);
+			add_watch(w, d.s, ui, WM_DIR_EVENTS | IN_ONLYDIR, 0);
 			str_deinit(&d);
 		}
 	}
@@ -359,11 +364,17 @@ int watch_maildir_events(struct watch_maildir *w)
 			size_t ui = GPOINTER_TO_SIZE(g_hash_table_lookup(
 				w->wds, GINT_TO_POINTER(ev->wd)));
 
-			if (ev->len > 0 && ev->name[0] == '.')
-				w->rediscover = 1;	/* a new folder */
-			if (ev->mask & IN_IGNORED)
+			int root = g_hash_table_contains(w->roots,
+							 GINT_TO_POINTER(ev->wd));
+
+			/* in a Maildir root only a new ".Folder" matters
+			   (Dovecot's index and uidlist files change there) */
+			if (root && ev->len > 0 && ev->name[0] == '.')
+				w->rediscover = 1;
+			if (ev->mask & IN_IGNORED) {
 				g_hash_table_remove(w->wds, GINT_TO_POINTER(ev->wd));
-			else if (ui > 0 && ui <= w->n_users) {
+				g_hash_table_remove(w->roots, GINT_TO_POINTER(ev->wd));
+			} else if (!root && ui > 0 && ui <= w->n_users) {
 				w->users[ui - 1].dirty = 1;
 				any = 1;
 			}

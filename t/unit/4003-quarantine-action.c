@@ -267,11 +267,11 @@ static void test_learn_and_tokens(void)
 
 int main(void)
 {
-	char dir[] = "/tmp/st4001-XXXXXX";
+	char dir[] = "/tmp/st4003-XXXXXX";
 	char *error = NULL;
 	struct str cmd = STR_INIT;
 
-	msg_init("4001-quarantine-action");
+	msg_init("4003-quarantine-action");
 	if (mkdtemp(dir) == NULL)
 		msg_fatal_sys("mkdtemp");
 	if ((qs = qstore_open(dir, &error, NULL)) == NULL)
