@@ -30,6 +30,8 @@ struct wi_folder {
 	struct imap_folder_status st;
 	struct wi_msg *msgs;	/* ascending UIDs */
 	size_t n;
+	int missing;		/* STATUS said it does not exist: asked again
+				   only at the next complete refresh */
 };
 
 struct wi_user {
@@ -408,9 +410,12 @@ static int sync_folder(struct watch_imap *w, struct wi_user *u,
 	size_t n = 0, i;
 	char *error = NULL;
 
+	if (f->missing && !force && !u->complete_due)
+		return 0;
 	w->stats.status_cmds++;
 	if (imap_client_status(u->c, f->name, &st, &error) < 0)
 		goto fail;
+	f->missing = st.uidvalidity == 0 && f->place != QA_IN_NORMAL;
 	if (!force && st.uidvalidity == f->st.uidvalidity
 	    && st.uidnext == f->st.uidnext && st.messages == f->st.messages)
 		return 0;

@@ -5,9 +5,10 @@
  * through imap_admin_user, imap_client.h) and tracks three folders, the
  * quarantine and one-shot folders and INBOX, by UIDVALIDITY, UIDNEXT and
  * message count:
- * every imap_poll_interval one STATUS per folder; only when one of them
- * changed is the folder examined (read-only), its UIDs listed and the
- * header of new UIDs fetched.  Messages are known by X-Spamtrap-Id (or
+ * every imap_poll_interval one STATUS per folder (a quarantine folder
+ * that does not exist is asked about again only every watch_interval);
+ * only when one of them changed is the folder examined (read-only), its
+ * UIDs listed and the header of new UIDs fetched.  Messages are known by X-Spamtrap-Id (or
  * a reported message's key), never by UID: the UID only indexes the
  * cache.  The cache (UIDVALIDITY, UIDNEXT, count, UID -> incident) is
  * saved in watch.db ("I" records), so a restart fetches nothing that did
