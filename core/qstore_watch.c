@@ -52,14 +52,14 @@ static int verdict_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 		free(data.data);
 		return ret;
 	}
-	qstore_incident_init(&ctx->inc);
-	ctx->have_inc = 1;
+	/* decode initialises the incident (and frees it on failure) */
 	if (qstore_incident_decode(data.data, data.size, &ctx->inc) < 0) {
 		free(data.data);
 		ctx->app_error = mystrdup("incident record is damaged "
 					  "(run spamtrap db check)");
 		return QSTORE_EAPP;
 	}
+	ctx->have_inc = 1;
 	free(data.data);
 	memcpy(ctx->inc.id, ctx->id, QSTORE_ID_LEN + 1);
 	if (ctx->user != NULL && strcmp(ctx->inc.user, ctx->user) != 0) {

@@ -565,7 +565,6 @@ quarantine_action_report(struct qstore *qs, const char *msg, size_t len,
 			memcpy(id_r, old.s, QSTORE_ID_LEN);
 			id_r[QSTORE_ID_LEN] = '\0';
 		}
-		qstore_incident_init(&inc);
 		r = qstore_incident_get(qs, id_r, &inc, error_r, NULL);
 		if (r < 0)
 			goto out;
