@@ -10,6 +10,7 @@
 # held mail older than quarantine_retention -> removed and spam (expiry).
 # Mail is held by a real spamtrap-lmtpd (Maildir store); only the
 # expired message is made by t/helpers/qa-hold (LMTP cannot backdate).
+import atexit
 import os
 import re
 import sys
@@ -30,6 +31,7 @@ with open(os.path.join(rules, "90_test.cf"), "w") as fp:
 lmtpd = Lmtpd(os.path.join(work, "d"), {"rules_dir": rules,
                                          "store": "maildir:%s/%%u" % mail})
 lmtpd.start()
+atexit.register(lmtpd.stop)
 db = Db(os.path.join(lmtpd.settings["var_dir"], "db"))
 settings = {"store": "maildir:%s/%%u" % mail, "db_dir": db.dir,
             "watch": "maildir", "watch_interval": "30s",
@@ -102,6 +104,7 @@ t.ok(all(held) and held_b and find(held[0], ALICE, "Spam"),
 old = db.hold(ALICE, "old@spam.example", "Spam", spam_a, message("old"), age=7200)
 
 f = Folderd(work, settings).start()
+atexit.register(lambda: f.stop())
 t.ok(f.wait_log("users found"), "folderd starts and finds the users")
 t.ok(wait_until(lambda: db.status(old) == "spam", 10),
      "a message held longer than quarantine_retention expires -> spam")

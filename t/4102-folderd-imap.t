@@ -9,6 +9,7 @@
 #   folderd stopped during moves, restarted -> every action once
 #   spamtrap accept / reject over IMAP (the master user) move / remove it
 import imaplib
+import atexit
 import os
 import re
 import sys
@@ -29,6 +30,7 @@ with open(os.path.join(rules, "90_test.cf"), "w") as f:
 
 ALICE, BOB = "alice@example.org", "bob@example.org"
 dc = Dovecot(users={"alice": "secret", "bob": "secret"}).start()
+atexit.register(dc.cleanup)   # also when a step raises
 pwfile = os.path.join(work, "admin.pw")
 with open(pwfile, "w") as f:
     f.write(dc.master_password + "\n")
@@ -36,6 +38,7 @@ with open(pwfile, "w") as f:
 d = Lmtpd(os.path.join(work, "d"), {"rules_dir": rules,
                                      "store": "lmtp:127.0.0.1:%d" % dc.lmtp_port})
 d.start()
+atexit.register(d.stop)
 db = Db(os.path.join(d.settings["var_dir"], "db"))
 common = {"db_dir": db.dir, "store": "lmtp:127.0.0.1:%d" % dc.lmtp_port,
           "watch": "imap", "imap_server": "127.0.0.1:%d" % dc.imap_port,
@@ -83,6 +86,7 @@ t.ok(all(held) and held_b, "spamtrap-lmtpd held 8 messages (incident ids in the 
 t.is_(len(dc.messages("alice", "Spam")), 7, "alice's 7 are in Dovecot's Spam folder")
 
 f = Folderd(work, common).start()
+atexit.register(lambda: f.stop())
 t.ok(f.wait_log("watching 2 users over IMAP"), "folderd watches the users with incidents")
 
 m = imap()

@@ -6,6 +6,7 @@
 # push does not see (a held message moved to Trash) without counting
 # anything twice.
 import imaplib
+import atexit
 import os
 import re
 import stat
@@ -35,6 +36,7 @@ ALICE = "alice@example.org"
 dc = Dovecot(users={"alice": "secret"},
              extra_conf=dovecot.imapsieve_conf(sieve_dir, pipe_dir)
              + "service imap {\n  vsz_limit = 0\n}\n").start()
+atexit.register(dc.cleanup)   # also when a step raises
 dovecot.write_imapsieve_scripts(sieve_dir)
 for name in ("report-spam.sieve", "report-ham.sieve"):
     dc.sievec(os.path.join(sieve_dir, name))
@@ -44,6 +46,7 @@ for name in ("report-spam.sieve", "report-ham.sieve"):
 d = Lmtpd(os.path.join(work, "d"), {"rules_dir": rules, "db_mode": "0666",
                                      "store": "lmtp:127.0.0.1:%d" % dc.lmtp_port})
 d.start()
+atexit.register(d.stop)
 db = Db(os.path.join(d.settings["var_dir"], "db"))
 conf = d.conf
 learn_log = os.path.join(work, "learn.log")
@@ -135,6 +138,7 @@ f = Folderd(work, {"db_dir": db.dir, "db_mode": "0666",
                    "imap_admin_user": dc.master_user,
                    "imap_admin_password_file": pwfile,
                    "imap_login_format": "%n", "imap_poll_interval": "1s"}).start()
+atexit.register(f.stop)
 t.ok(wait_until(lambda: db.status(held[1]) == "spam", 10),
      "folderd: the held message moved to Trash -> spam")
 time.sleep(2)

@@ -5,6 +5,7 @@
 # allowed) only once the move is done; a failed move records nothing;
 # reject removes it; --query acts on many; learn records moves for the
 # IMAPSieve pipe; bad input gets a clear error and exit 2 or 1.
+import atexit
 import os
 import re
 import subprocess
@@ -23,6 +24,7 @@ with open(os.path.join(rules, "90_test.cf"), "w") as f:
     f.write("body TEST_SIX /\\bscoresix\\b/\nscore TEST_SIX 6.0\n")
 d = Lmtpd(os.path.join(work, "d"), {"rules_dir": rules})
 d.start()
+atexit.register(d.stop)
 db = Db(os.path.join(d.settings["var_dir"], "db"))
 S = {"var_dir": d.settings["var_dir"]}
 QSET = spamtrap.helper("qstore-set")
