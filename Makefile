@@ -151,6 +151,7 @@ install: all
 	  s=$${f##*.}; install -m 0644 $$f $(DESTDIR)$(MANDIR)/man$$s/; done
 	install -m 0644 etc/spamtrap.conf $(DESTDIR)$(SHAREDIR)/spamtrap.conf.example
 	install -m 0644 etc/spamtrap-lmtpd.service etc/spamtrap-folderd.service \
+	  etc/spamtrap-daily.service etc/spamtrap-daily.timer \
 	  $(DESTDIR)$(SHAREDIR)/
 	if [ -d rules/shipped ]; then \
 	  install -d $(DESTDIR)$(SHAREDIR)/rules; \

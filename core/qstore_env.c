@@ -250,7 +250,9 @@ static void close_dbs(struct qstore *qs)
 	/* secondaries before the primary */
 	for (i = QDB_COUNT - 1; i >= 0; i--) {
 		if (qs->db[i] != NULL) {
-			(void)qs->db[i]->close(qs->db[i], 0);
+			/* the log makes the data durable: no file sync
+			   (which waits on pages other processes pin) */
+			(void)qs->db[i]->close(qs->db[i], DB_NOSYNC);
 			qs->db[i] = NULL;
 		}
 	}
@@ -627,8 +629,16 @@ void qstore_close(struct qstore **qsp)
 		return;
 	watchdog_arm(qs, 1);
 	detector_deinit(qs);
+	/*
+	 * Checkpoint only when the environment's last one is older than the
+	 * interval (BDB's MIN is environment-wide, in minutes): a session
+	 * process closes after every connection, and unconditional
+	 * checkpoints serialize them (each waits for the checkpoint mutex
+	 * and pinned pages), piling up exiting processes under load.
+	 */
 	if (qs->env != NULL)
-		(void)qs->env->txn_checkpoint(qs->env, 0, 0, 0);
+		(void)qs->env->txn_checkpoint(qs->env, 0,
+			(u_int32_t)((checkpoint_interval() + 59) / 60), 0);
 	close_handles(qs);
 	if (qs->have_watchdog)
 		(void)timer_delete(qs->watchdog);

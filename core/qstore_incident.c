@@ -1119,8 +1119,9 @@ static int list_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 	}
 	step = backwards ? DB_PREV : DB_NEXT;
 	while (ret == 0) {
-		if (skey.size < prefix.len
-		    || memcmp(skey.data, prefix.s, prefix.len) != 0)
+		/* no prefix (the whole table): prefix.s is NULL */
+		if (prefix.len > 0 && (skey.size < prefix.len
+		    || memcmp(skey.data, prefix.s, prefix.len) != 0))
 			break;
 		if (ctx->counting) {
 			ctx->count++;

@@ -17,10 +17,11 @@ rm -f "$dest.log"
 for f in sbin/spamtrap-lmtpd sbin/spamtrap-folderd bin/spamtrap; do
 	[ -x "$dest/opt/st/$f" ]; ok $? "$f installed and executable"
 done
-for f in man1/spamtrap.1 man5/spamtrap.conf.5 man8/spamtrap-lmtpd.8 man8/spamtrap-folderd.8; do
+for f in man1/spamtrap.1 man5/spamtrap.conf.5 man5/spamtrap-rules.5 man8/spamtrap-lmtpd.8 man8/spamtrap-folderd.8; do
 	[ -f "$dest/opt/st/share/man/$f" ]; ok $? "manual page $f"
 done
-for f in spamtrap.conf.example spamtrap-lmtpd.service spamtrap-folderd.service; do
+for f in spamtrap.conf.example spamtrap-lmtpd.service spamtrap-folderd.service \
+	 spamtrap-daily.service spamtrap-daily.timer; do
 	[ -f "$dest/opt/st/share/spamtrap/$f" ]; ok $? "share/spamtrap/$f"
 done
 "$dest/opt/st/bin/spamtrap" -c "$dest/opt/st/share/spamtrap/spamtrap.conf.example" config -n >/dev/null

@@ -53,8 +53,18 @@ with Dovecot(users={"alice": "pw", "bob": "pw"}) as dc:
             t.ok(not [m for m in bodies(dc, "alice") if marker.encode() in m],
                  "%s: and not in INBOX" % label)
 
+            # held mail goes to Dovecot's Spam folder through the same store
+            gtube = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
             c = LmtpClient(d.port)
             c.lhlo()
+            r = c.send_mail("s@example.net", ["bob@example.org"],
+                            ("Subject: held-%s\r\n\r\n%s\r\n" % (label, gtube)).encode())
+            t.is_([x[0] for x in r[3]], [250], "%s: GTUBE accepted" % label)
+            t.like(r[3][0][1] if r[3] else "", "Saved to Spam, incident", "%s: held" % label)
+            got = [m for m in bodies(dc, "bob", "Spam") if ("held-" + label).encode() in m]
+            t.is_(len(got), 1, "%s: the held message is in Dovecot's Spam folder" % label)
+            t.ok(got and b"\nX-Spamtrap-Id: " in got[0] and b"\nX-Spam-Score: 10" in got[0],
+                 "%s: with X-Spamtrap-Id and the score" % label)
             r = c.send_mail("s@example.net", ["alice@example.org", "nosuchuser@example.org"],
                             b"Subject: mixed-%s\r\n\r\nx\r\n" % label.encode())
             codes = [x[0] for x in r[3]]

@@ -2,6 +2,8 @@
  * spamtrap db check [--repair]	are incidents, indexes and copies consistent?
  * spamtrap db stats		incidents per status, table and pair counts
  * spamtrap db expire		delete incidents older than quarantine_retention
+ *				(also "spamtrap expire")
+ * spamtrap db backup DIR	hot backup of the environment into DIR
  *
  * The database is opened like the daemons open it (joining a running
  * environment, or recovering it after a crash).
@@ -13,6 +15,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "qstore_bulk.h"
 #include "params.h"
 #include "qstore.h"
 
@@ -21,12 +24,17 @@ static void usage(FILE *fp)
 	fputs("usage: spamtrap [-c FILE] db check [--repair]\n"
 	      "       spamtrap [-c FILE] db stats\n"
 	      "       spamtrap [-c FILE] db expire\n"
+	      "       spamtrap [-c FILE] db backup DIR\n"
 	      "  check   walk incidents, indexes and message copies; print\n"
 	      "          each problem; exit 1 if any (--repair: fix them,\n"
 	      "          best with spamtrap-lmtpd and spamtrap-folderd stopped)\n"
 	      "  stats   number of incidents by status\n"
 	      "  expire  delete incidents (and copies) older than\n"
-	      "          quarantine_retention\n", fp);
+	      "          quarantine_retention\n"
+	      "  backup  copy the databases, the logs needed to recover them\n"
+	      "          and the site secret into DIR while the daemons run;\n"
+	      "          restore by stopping the daemons and copying DIR back\n"
+	      "          as db_dir\n", fp);
 }
 
 static struct qstore *open_db(void)
@@ -159,6 +167,43 @@ static int db_expire(int argc, char **argv)
 	return ret < 0 ? 1 : 0;
 }
 
+static int db_backup(int argc, char **argv)
+{
+	struct qstore *qs;
+	char *error = NULL;
+	int ret;
+
+	if (argc != 2 || argv[1][0] == '\0') {
+		fprintf(stderr, "spamtrap db backup: give the target "
+			"directory\n");
+		usage(stderr);
+		return 2;
+	}
+	if ((qs = open_db()) == NULL)
+		return 1;
+	ret = qstore_backup(qs, argv[1], &error, NULL);
+	if (ret < 0) {
+		fprintf(stderr, "spamtrap db backup: %s\n", error);
+		free(error);
+	} else {
+		printf("backup of %s written to %s\n", var_db_dir, argv[1]);
+	}
+	qstore_close(&qs);
+	return ret < 0 ? 1 : 0;
+}
+
+int cmd_expire(int argc, char **argv)
+{
+	if (command_wants_help(argc, argv)) {
+		fputs("usage: spamtrap expire\n"
+		      "  delete incidents (and their message copies) older "
+		      "than\n  quarantine_retention (spamtrap -o "
+		      "quarantine_retention=7d expire)\n", stdout);
+		return 0;
+	}
+	return db_expire(argc, argv);
+}
+
 int cmd_db(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -179,6 +224,8 @@ int cmd_db(int argc, char **argv)
 		return db_stats(argc - 1, argv + 1);
 	if (strcmp(argv[1], "expire") == 0)
 		return db_expire(argc - 1, argv + 1);
+	if (strcmp(argv[1], "backup") == 0)
+		return db_backup(argc - 1, argv + 1);
 	fprintf(stderr, "spamtrap db: unknown subcommand \"%s\"\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -27,6 +27,20 @@ int cmd_accept(int argc, char **argv);
 int cmd_reject(int argc, char **argv);
 int cmd_learn(int argc, char **argv);
 
+/* the quarantine: views, tables, settings, housekeeping (issue 6) */
+int cmd_list(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_sender(int argc, char **argv);
+int cmd_domain(int argc, char **argv);
+int cmd_relay(int argc, char **argv);
+int cmd_prefs(int argc, char **argv);
+int cmd_optout(int argc, char **argv);
+int cmd_optin(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_digest(int argc, char **argv);
+int cmd_expire(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+
 /* 1 if argv has -h or --help (so each command can answer it first) */
 int command_wants_help(int argc, char **argv);
 

@@ -72,9 +72,14 @@ class Lmtpd:
                                 % (self.proc.returncode, self.log()))
             try:
                 socket.create_connection(("127.0.0.1", self.port), 0.5).close()
-                return self
             except OSError:
                 time.sleep(0.05)
+                continue
+            # the probe's session process counts against
+            # lmtp_max_connections until it has gone
+            while self.children() and time.time() < deadline:
+                time.sleep(0.02)
+            return self
         raise LmtpError("spamtrap-lmtpd did not listen:\n" + self.log())
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
