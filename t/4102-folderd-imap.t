@@ -9,6 +9,7 @@
 #   folderd stopped during moves, restarted -> every action once
 #   spamtrap accept / reject over IMAP (the master user) move / remove it
 import imaplib
+import json
 import atexit
 import os
 import re
@@ -99,6 +100,11 @@ t.ok(wait_until(lambda: db.status(held[0]) == "non-spam", 8),
      "held message moved to INBOX -> non-spam")
 t.diag("seen after %.2fs" % (time.monotonic() - start))
 t.is_(db.show(held[0])[2:], [ALICE, "imap-move"], "accepted by alice via imap-move")
+r = spamtrap_cmd(common, "list", "--user", ALICE, "--status", "non-spam", "--json")
+rows = [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
+t.is_([(x.get("id"), x.get("who"), x.get("via")) for x in rows],
+      [(held[0], ALICE, "imap-move")],
+      "spamtrap list --status non-spam shows it, accepted by alice")
 t.ok(db.allowed(ALICE, "s1@example.net"), "its sender joined alice's allow table")
 
 # 2. expunged from Spam
