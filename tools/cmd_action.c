@@ -175,6 +175,9 @@ static int act_one(struct qstore *qs, const char *cmd, int accept,
 			    : moved == 2 ? "already in INBOX"
 			    : "copy delivered to INBOX");
 	} else {
+		/* as for accept: the placement first, so folderd does not
+		   take the removal for the user's own expunge */
+		(void)quarantine_action_set_places(qs, inc.user, id, 0, NULL);
 		moved = quarantine_mailbox_remove(qs, &inc, &error);
 		if (moved < 0) {
 			fprintf(stderr, "spamtrap %s: %s: not removed: %s\n",
@@ -185,7 +188,6 @@ static int act_one(struct qstore *qs, const char *cmd, int accept,
 		}
 		str_appends(&note, moved ? "removed from the quarantine folder"
 			    : "not in the quarantine folder");
-		(void)quarantine_action_set_places(qs, inc.user, id, 0, NULL);
 	}
 	a.note = str_c(&note);
 	r = accept ? quarantine_action_accept(qs, id, &a, &error)
