@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libetpan/libetpan.h>
 
@@ -249,6 +250,48 @@ int imap_client_status(struct imap_client *c, const char *folder,
 			st->messages = si->st_value;
 	}
 	mailimap_mailbox_data_status_free(info);
+	return 0;
+}
+
+int imap_client_list(struct imap_client *c, char ***names_r, size_t *n_r,
+		     char **error_r)
+{
+	clist *result = NULL;
+	clistiter *it;
+	size_t n = 0;
+	int r;
+
+	*names_r = NULL;
+	*n_r = 0;
+	r = mailimap_list(c->imap, "", "*", &result);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(c, error_r, "LIST", r);
+	*names_r = mycalloc((size_t)clist_count(result) + 1, sizeof(char *));
+	for (it = clist_begin(result); it; it = clist_next(it)) {
+		struct mailimap_mailbox_list *mb = clist_content(it);
+		struct str name = STR_INIT, t = STR_INIT;
+		const char *why, *p;
+
+		if (mb->mb_flag != NULL && mb->mb_flag->mbf_type
+		    == MAILIMAP_MBX_LIST_FLAGS_SFLAG
+		    && mb->mb_flag->mbf_sflag == MAILIMAP_MBX_LIST_SFLAG_NOSELECT)
+			continue;
+		/* spamtrap's names use '/' between levels */
+		for (p = mb->mb_name; *p; p++)
+			str_appendc(&t, mb->mb_delimiter && *p == mb->mb_delimiter
+				    ? '/' : *p);
+		if (strcasecmp(str_c(&t), "INBOX") == 0)
+			str_appends(&name, "INBOX");
+		else if (folder_name_mutf7_to_utf8(t.s, t.len, &name, &why) < 0) {
+			str_deinit(&t);
+			str_deinit(&name);
+			continue;
+		}
+		str_deinit(&t);
+		(*names_r)[n++] = str_steal(&name);
+	}
+	mailimap_list_result_free(result);
+	*n_r = n;
 	return 0;
 }
 

@@ -42,6 +42,10 @@ int imap_client_status(struct imap_client *c, const char *folder,
 int imap_client_select(struct imap_client *c, const char *folder, int create,
 		       struct imap_folder_status *st, char **error_r);
 
+/* every folder of the user (UTF-8 names, '/' separated, INBOX as
+   "INBOX"); *names_r is NULL-terminated, free each and the array */
+int imap_client_list(struct imap_client *c, char ***names_r, size_t *n_r,
+		     char **error_r);
 /* EXAMINE FOLDER (read-only: nothing is expunged behind the user) */
 int imap_client_examine(struct imap_client *c, const char *folder,
 			struct imap_folder_status *st, char **error_r);

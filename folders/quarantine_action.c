@@ -467,9 +467,29 @@ static int observe_one(struct qstore *qs, const char *user, struct cand *c,
 		qstore_incident_deinit(&inc);
 		return 0;
 	} else if (c->now == 0 && old != 0 && held(&inc) && !tagged) {
-		a.note = "expunged from the quarantine";
-		r = verdict(qs, c->id, QSTORE_SPAM, QSTORE_STATUS_HELD, &a, NULL,
-			    error_r);
+		/* confirmed gone from the folders watched: elsewhere? */
+		int elsewhere = scan->locate
+			? scan->locate(user, c->id, scan->locate_ctx) : 0;
+
+		if (elsewhere < 0) {
+			/* could not look: keep the old placement, retry */
+			scan->unconfirmed++;
+			qstore_incident_deinit(&inc);
+			return 0;
+		}
+		c->now = (unsigned)elsewhere;
+		if (elsewhere & QA_IN_NORMAL) {
+			a.note = "moved out of the quarantine";
+			r = quarantine_action_accept(qs, c->id, &a, error_r);
+		} else if (elsewhere & QA_IN_TRASH) {
+			a.note = "moved to trash";
+			r = verdict(qs, c->id, QSTORE_SPAM, QSTORE_STATUS_HELD, &a,
+				    NULL, error_r);
+		} else {
+			a.note = "expunged from the quarantine";
+			r = verdict(qs, c->id, QSTORE_SPAM, QSTORE_STATUS_HELD, &a,
+				    NULL, error_r);
+		}
 	}
 	qstore_incident_deinit(&inc);
 	if (r == QA_ERROR)

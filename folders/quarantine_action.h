@@ -128,6 +128,11 @@ struct quarantine_scan {
 				   user never seen before (else only those
 				   with a saved placement or seen now) */
 	size_t unconfirmed;	/* out: vanishings waiting for a final scan */
+	/* optional: where else the message of incident ID is (QA_IN_*),
+	   for a watcher that sees only some folders; asked before a held
+	   message that vanished is rejected.  -1: could not look. */
+	int (*locate)(const char *user, const char *id, void *ctx);
+	void *locate_ctx;
 };
 
 void quarantine_scan_init(struct quarantine_scan *scan);
@@ -142,6 +147,8 @@ void quarantine_scan_add(struct quarantine_scan *scan, const char *id,
  *	appeared in QUARANTINE			-> reject, when accepted
  *						   (or tagged and pending)
  *	appeared in TRASH, or vanished		-> reject, when still held
+ *	(vanished, with scan->locate: found in another folder -> as if it
+ *	had appeared there)
  * A held incident with a location that was never seen starts from
  * QUARANTINE; a tagged one from NORMAL.  The new sets are saved.
  * Returns the number of verdicts recorded, or -1.

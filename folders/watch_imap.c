@@ -46,6 +46,8 @@ struct wi_user {
 struct watch_imap {
 	struct qstore *qs;
 	struct str password;
+	char **ignore;		/* ignore_folders */
+	size_t n_ignore;
 	struct wi_user *users;
 	size_t n_users;
 	struct watch_imap_stats stats;
@@ -64,14 +66,33 @@ struct watch_imap *watch_imap_init(struct qstore *qs, char **error_r)
 	struct watch_imap *w = mycalloc(1, sizeof(*w));
 
 	w->qs = qs;
+	{
+		char *copy = mystrdup(var_ignore_folders), *tok, *save = NULL;
+
+		for (tok = strtok_r(copy, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
+			size_t len;
+
+			while (*tok == ' ' || *tok == '\t')
+				tok++;
+			len = strlen(tok);
+			while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+				tok[--len] = '\0';
+			if (len == 0)
+				continue;
+			w->ignore = myrealloc(w->ignore,
+					      (w->n_ignore + 1) * sizeof(char *));
+			w->ignore[w->n_ignore++] = mystrdup(tok);
+		}
+		free(copy);
+	}
 	if (var_imap_admin_user[0] == '\0') {
 		*error_r = mystrdup("watch = imap needs imap_admin_user");
-		free(w);
+		watch_imap_deinit(&w);
 		return NULL;
 	}
 	if (imap_client_admin_password(&w->password, error_r) < 0) {
-		str_deinit(&w->password);
-		free(w);
+		watch_imap_deinit(&w);
 		return NULL;
 	}
 	return w;
@@ -92,6 +113,9 @@ void watch_imap_deinit(struct watch_imap **wp)
 		free(w->users[i].name);
 	}
 	free(w->users);
+	for (i = 0; i < w->n_ignore; i++)
+		free(w->ignore[i]);
+	free(w->ignore);
 	str_deinit(&w->password);
 	free(w);
 	*wp = NULL;
@@ -474,9 +498,82 @@ fail:
 	return -1;
 }
 
+static int is_or_under(const char *name, const char *base)
+{
+	size_t n = strlen(base);
+
+	return strncmp(name, base, n) == 0 && (name[n] == '\0' || name[n] == '/');
+}
+
+struct locate_ctx {
+	struct watch_imap *w;
+	struct wi_user *u;
+};
+
+/* a held message vanished from the folders tracked: look in the others
+   (rare: only on a confirmed vanishing) */
+static int locate(const char *user, const char *id, void *vctx)
+{
+	struct locate_ctx *ctx = vctx;
+	struct wi_user *u = ctx->u;
+	struct str token = STR_INIT;
+	struct imap_folder_status st;
+	char **names = NULL, *error = NULL;
+	size_t n = 0, i, k;
+	int places = 0;
+
+	if (u->c == NULL)
+		return -1;
+	qstore_token_make(ctx->w->qs, id, &token);
+	if (imap_client_list(u->c, &names, &n, &error) < 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		uint32_t *uids = NULL;
+		size_t nu = 0;
+		int trash = 0;
+
+		if (strcmp(names[i], "INBOX") == 0
+		    || strcmp(names[i], var_quarantine_folder) == 0
+		    || strcmp(names[i], var_one_shot_folder) == 0)
+			continue;
+		for (k = 0; k < ctx->w->n_ignore; k++)
+			trash |= is_or_under(names[i], ctx->w->ignore[k]);
+		if (imap_client_examine(u->c, names[i], &st, &error) < 0) {
+			if (!imap_client_alive(u->c))
+				goto fail;
+			free(error);	/* vanished or not selectable */
+			error = NULL;
+			continue;
+		}
+		if (imap_client_search_token(u->c, str_c(&token), &uids, &nu,
+					     &error) < 0)
+			goto fail;
+		free(uids);
+		if (nu > 0)
+			places |= trash ? QA_IN_TRASH : QA_IN_NORMAL;
+		if (imap_client_unexamine(u->c, &error) < 0)
+			goto fail;
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	str_deinit(&token);
+	return places;
+fail:
+	msg_warn("user=%s: looking for incident %s in other folders: %s",
+		 user, id, error);
+	free(error);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	str_deinit(&token);
+	return -1;
+}
+
 static void observe(struct watch_imap *w, struct wi_user *u, int final,
 		    int complete)
 {
+	struct locate_ctx lctx = { w, u };
 	struct quarantine_scan scan;
 	char *error = NULL;
 	size_t k, i;
@@ -484,6 +581,8 @@ static void observe(struct watch_imap *w, struct wi_user *u, int final,
 	quarantine_scan_init(&scan);
 	scan.final = final;
 	scan.complete = complete || final;
+	scan.locate = locate;
+	scan.locate_ctx = &lctx;
 	for (k = 0; k < 3; k++)
 		for (i = 0; i < u->f[k].n; i++)
 			if (u->f[k].msgs[i].id[0] != '\0')

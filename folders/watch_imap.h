@@ -14,6 +14,11 @@
  * saved in watch.db ("I" records), so a restart fetches nothing that did
  * not change.  What was seen goes to quarantine_action_observe().
  *
+ * A held message that left the tracked folders is looked for in the
+ * user's other folders (LIST, then SEARCH HEADER X-Spamtrap-Id in each)
+ * before it counts as rejected: found in an ordinary folder it is
+ * accepted, in an ignore_folders folder rejected.
+ *
  * Users watched: those with held incidents, those watched before (saved
  * state), and every name in passwd_file; the list is refreshed every
  * watch_interval.  A user whose login fails is retried with back-off.

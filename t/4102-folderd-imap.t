@@ -4,6 +4,7 @@
 # store is Dovecot's LMTP, and a real IMAP client (imaplib) moving
 # messages as mail clients do: UID MOVE, and COPY + \Deleted + EXPUNGE.
 #   held message moved to INBOX -> non-spam within seconds (imap-move)
+#   moved to another folder -> non-spam, to Trash -> spam
 #   expunged from Spam -> spam;  INBOX message moved into Spam -> reported
 #   forged / foreign X-Spamtrap-Id -> nothing but a log line
 #   folderd stopped during moves, restarted -> every action once
@@ -81,10 +82,10 @@ def uid_of(m, folder, iid):
     return uids[0] if uids else None
 
 
-held = [deliver(ALICE, "held %d" % i) for i in range(7)]
+held = [deliver(ALICE, "held %d" % i) for i in range(9)]
 held_b = deliver(BOB, "bob held")
-t.ok(all(held) and held_b, "spamtrap-lmtpd held 8 messages (incident ids in the replies)")
-t.is_(len(dc.messages("alice", "Spam")), 7, "alice's 7 are in Dovecot's Spam folder")
+t.ok(all(held) and held_b, "spamtrap-lmtpd held 10 messages (incident ids in the replies)")
+t.is_(len(dc.messages("alice", "Spam")), 9, "alice's 9 are in Dovecot's Spam folder")
 
 f = Folderd(work, common).start()
 atexit.register(lambda: f.stop())
@@ -154,6 +155,17 @@ t.ok(wait_until(lambda: db.status(held[0]) == "spam", 8),
      "accepted message moved back to Spam -> spam")
 t.is_(len([h for h in db.history(held[0]) if "status" in h]), 2,
       "history keeps the accept and the reject")
+
+# 6b. folders folderd does not track: another folder accepts, Trash rejects
+m.create("Work")
+m.create("Trash")
+m.uid("MOVE", uid_of(m, "Spam", held[7]), "Work")
+m.uid("MOVE", uid_of(m, "Spam", held[8]), "Trash")
+t.ok(wait_until(lambda: db.status(held[7]) == "non-spam", 10),
+     "held message moved to another folder (Work) -> non-spam")
+t.ok(wait_until(lambda: db.status(held[8]) == "spam", 10),
+     "held message moved to Trash -> spam")
+t.like(db.history(held[8])[-1], "moved to trash", "history: moved to trash")
 
 # 7. folderd down while the user acts
 t.is_(f.stop(), 0, "folderd stops")
