@@ -222,6 +222,52 @@ static void test_observe(void)
 	}
 }
 
+static int locate_answer;
+
+static int fake_locate(const char *user, const char *id, void *ctx)
+{
+	(void)user;
+	(void)id;
+	(void)ctx;
+	return locate_answer;
+}
+
+/* a watcher that sees only some folders asks where a vanished one went */
+static void test_locate(void)
+{
+	static const struct { int answer; const char *after; size_t unconfirmed; }
+	cases[] = {
+		{ QA_IN_NORMAL, "non-spam", 0 },
+		{ QA_IN_TRASH, "spam", 0 },
+		{ 0, "spam", 0 },
+		{ -1, "pending", 1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct quarantine_scan scan;
+		char id[QSTORE_ID_LEN + 1];
+		char *error = NULL;
+
+		held("frank@x", 0, id);
+		quarantine_scan_init(&scan);
+		scan.final = 1;
+		scan.complete = 1;
+		scan.locate = fake_locate;
+		locate_answer = cases[i].answer;
+		TEST_OK(quarantine_action_observe(qs, "frank@x", &scan,
+						  QSTORE_VIA_IMAP_MOVE, &error) >= 0,
+			"locate %d: observed", cases[i].answer);
+		TEST_IS_STR(status(id), cases[i].after, "locate %d: status",
+			    cases[i].answer);
+		TEST_IS_INT(scan.unconfirmed, cases[i].unconfirmed,
+			    "locate %d: unconfirmed", cases[i].answer);
+		quarantine_scan_deinit(&scan);
+		(void)qstore_incident_delete(qs, id, NULL, NULL);
+		(void)quarantine_action_set_places(qs, "frank@x", id, 0, NULL);
+	}
+}
+
 static void test_learn_and_tokens(void)
 {
 	struct quarantine_actor a = { "dave@x", "dave@x", QSTORE_VIA_IMAP_MOVE, NULL };
@@ -280,6 +326,7 @@ int main(void)
 	test_report_key();
 	test_verdicts();
 	test_observe();
+	test_locate();
 	test_learn_and_tokens();
 	qstore_close(&qs);
 	str_printf(&cmd, "rm -rf '%s'", dir);
