@@ -96,6 +96,7 @@ dc = Dovecot(users=users, extra_conf=extra).start()
 pw = os.path.join(work, "admin.pw")
 with open(pw, "w") as f:
     f.write(dc.master_password + "\n")
+os.chmod(pw, 0o600)
 passwd = os.path.join(work, "users")
 with open(passwd, "w") as f:
     for u in users:

@@ -8,11 +8,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sys/stat.h>
+
 #include <libetpan/libetpan.h>
 
 #include "address.h"
 #include "folder_name.h"
 #include "imap_client.h"
+#include "msg.h"
 #include "mymalloc.h"
 #include "params.h"
 
@@ -57,7 +60,16 @@ int imap_client_admin_password(struct str *out, char **error_r)
 		*error_r = mystrdup("imap_admin_password_file is not set");
 		return -1;
 	}
-	if ((fp = fopen(var_imap_admin_password_file, "r")) == NULL) {
+	if ((fp = fopen(var_imap_admin_password_file, "r")) != NULL) {
+		struct stat st;
+
+		if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077) != 0)
+			msg_warn("imap_admin_password_file = %s: readable by "
+				 "others (mode %04o); chmod 600 it",
+				 var_imap_admin_password_file,
+				 (unsigned)(st.st_mode & 07777));
+	}
+	if (fp == NULL) {
 		struct str sb = STR_INIT;
 
 		str_printf(&sb, "imap_admin_password_file = %s: %s",

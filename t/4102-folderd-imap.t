@@ -36,6 +36,7 @@ atexit.register(dc.cleanup)   # also when a step raises
 pwfile = os.path.join(work, "admin.pw")
 with open(pwfile, "w") as f:
     f.write(dc.master_password + "\n")
+os.chmod(pwfile, 0o600)
 
 d = Lmtpd(os.path.join(work, "d"), {"rules_dir": rules,
                                      "store": "lmtp:127.0.0.1:%d" % dc.lmtp_port})
@@ -192,6 +193,7 @@ t.is_([len(db.history(i)) for i in (held[3], held[4], held_b)], counts,
 r = spamtrap_cmd(common, "accept", "--who", "postmaster", held[5])
 t.is_(r.returncode, 0, "spamtrap accept over IMAP exits 0")
 t.like(r.stdout.decode(), "non-spam: moved to INBOX", "and says it moved the message")
+t.ok("readable by others" not in r.stderr.decode(), "no warning about the 0600 password file")
 t.ok(uid_of(m, "INBOX", held[5]) and not uid_of(m, "Spam", held[5]),
      "the message is now in INBOX, no longer in Spam")
 t.is_(db.show(held[5])[2:], ["postmaster", "cli"], "recorded: who postmaster, via cli")

@@ -131,6 +131,7 @@ t.like(open(learn_log).read(), "non-spam", "spamtrap learn printed what it did")
 pwfile = os.path.join(work, "admin.pw")
 with open(pwfile, "w") as f:
     f.write(dc.master_password + "\n")
+os.chmod(pwfile, 0o600)
 hist = {i: len(db.history(i)) for i in (held[0], held[2])}
 f = Folderd(work, {"db_dir": db.dir, "db_mode": "0666",
                    "store": "lmtp:127.0.0.1:%d" % dc.lmtp_port,
