@@ -51,6 +51,7 @@ char *var_imap_admin_user;
 char *var_imap_admin_password_file;
 char *var_imap_login_format;
 int var_imap_poll_interval;
+int var_imap_max_connections;
 int var_imap_timeout;
 
 int var_rules_time_budget_ms;
@@ -172,6 +173,10 @@ const struct config_param config_params[] = {
 	TIME("imap_poll_interval", "2s", 1, 3600, var_imap_poll_interval,
 	     "how often spamtrap-folderd asks each user's IMAP folders for "
 	     "changes (STATUS on a kept connection)"),
+	INT("imap_max_connections", "250", 1, 300, var_imap_max_connections,
+	    "IMAP connections spamtrap-folderd keeps open; more users are "
+	    "polled by turns (libetpan's select() limits one process to "
+	    "about 330 connections)"),
 	TIME("imap_timeout", "30s", 1, 3600, var_imap_timeout,
 	     "IMAP connect and command timeout"),
 

@@ -51,6 +51,7 @@ extern char *var_imap_admin_user;
 extern char *var_imap_admin_password_file;
 extern char *var_imap_login_format;
 extern int var_imap_poll_interval;
+extern int var_imap_max_connections;
 extern int var_imap_timeout;
 
 /* rules */

@@ -225,9 +225,11 @@ int main(int argc, char **argv)
 
 				watch_imap_get_stats(wi, &st);
 				msg_info("stats users=%zu connected=%zu status=%lu "
-					 "syncs=%lu logins=%lu login_failures=%lu",
+					 "syncs=%lu logins=%lu login_failures=%lu "
+					 "evictions=%lu",
 					 st.users, st.connected, st.status_cmds,
-					 st.syncs, st.logins, st.login_failures);
+					 st.syncs, st.logins, st.login_failures,
+					 st.evictions);
 			} else {
 				msg_info("stats users=%zu",
 					 watch_maildir_users(wm));

@@ -39,6 +39,7 @@ struct wi_user {
 	struct imap_client *c;
 	struct wi_folder f[3];	/* quarantine, one-shot folder, INBOX */
 	double next, retry_delay;
+	double last_used;	/* when its connection was last used */
 	int confirm, loaded;
 	int complete_due;	/* look at every held incident at the next poll */
 };
@@ -598,12 +599,41 @@ static void observe(struct watch_imap *w, struct wi_user *u, int final,
 	quarantine_scan_deinit(&scan);
 }
 
+/*
+ * Make room for one more connection.  Users are polled in turn, so the
+ * connection used most recently is the one needed last: closing it
+ * keeps the others for their next poll (least-recently-used would
+ * close exactly the next one due, every time).
+ */
+static void make_room(struct watch_imap *w, const struct wi_user *keep)
+{
+	struct wi_user *victim = NULL;
+	size_t i, open = 0;
+
+	for (i = 0; i < w->n_users; i++) {
+		struct wi_user *o = &w->users[i];
+
+		if (o->c == NULL)
+			continue;
+		open++;
+		if (o != keep && (victim == NULL
+				  || o->last_used > victim->last_used))
+			victim = o;
+	}
+	if (open >= (size_t)var_imap_max_connections && victim != NULL) {
+		imap_client_deinit(&victim->c);
+		w->stats.evictions++;
+	}
+}
+
 static void poll_user(struct watch_imap *w, struct wi_user *u, double now)
 {
 	char *error = NULL;
 	int changed = 0, k, r, final = u->confirm;
 
+	u->last_used = now;
 	if (u->c == NULL) {
+		make_room(w, u);
 		w->stats.logins++;
 		u->c = imap_client_login(u->name, str_c(&w->password), &error);
 		if (u->c == NULL) {

@@ -19,6 +19,11 @@
  * before it counts as rejected: found in an ordinary folder it is
  * accepted, in an ignore_folders folder rejected.
  *
+ * At most imap_max_connections connections stay open (libetpan uses
+ * select(), so one process cannot go much above 330): with more users,
+ * the connection used most recently (needed last) is closed before the
+ * next login.
+ *
  * Users watched: those with held incidents, those watched before (saved
  * state), and every name in passwd_file; the list is refreshed every
  * watch_interval.  A user whose login fails is retried with back-off.
@@ -42,7 +47,7 @@ double watch_imap_poll(struct watch_imap *w);
 
 struct watch_imap_stats {
 	size_t users, connected;
-	unsigned long status_cmds, syncs, logins, login_failures;
+	unsigned long status_cmds, syncs, logins, login_failures, evictions;
 };
 void watch_imap_get_stats(const struct watch_imap *w,
 			  struct watch_imap_stats *st);

@@ -14,6 +14,7 @@ import json
 import atexit
 import os
 import re
+import signal
 import sys
 import time
 
@@ -204,6 +205,21 @@ t.is_(db.status(held[6]), "spam", "and recorded as spam")
 time.sleep(2.5)
 t.is_(len([h for h in db.history(held[5]) if "status" in h]), 1,
       "folderd does not count the CLI's move again")
+t.is_(f.stop(), 0, "folderd stops")
+
+# 9. more users than imap_max_connections: polled by turns
+x_a, x_b = deliver(ALICE, "turns a"), deliver(BOB, "turns b")
+f = Folderd(work, dict(common, imap_max_connections="1")).start()
+t.ok(f.wait_log("watching 2 users"), "folderd with imap_max_connections = 1")
+m.uid("MOVE", uid_of(m, "Spam", x_a), "INBOX")
+mb.uid("MOVE", uid_of(mb, "Spam", x_b), "INBOX")
+t.ok(wait_until(lambda: (db.status(x_a), db.status(x_b)) == ("non-spam", "non-spam"), 10),
+     "both users' moves are recorded with one connection")
+f.proc.send_signal(signal.SIGUSR1)
+t.ok(f.wait_log("evictions="), "SIGUSR1 logs the counters")
+st = re.findall(r"connected=(\d+) .*evictions=(\d+)", f.log())
+t.ok(st and int(st[-1][0]) <= 1 and int(st[-1][1]) > 0,
+     "at most one connection open, others closed by turns (%s)" % (st[-1:],))
 t.is_(f.stop(), 0, "folderd stops")
 
 m.logout()
