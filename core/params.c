@@ -44,6 +44,15 @@ char *var_one_shot_folder;
 char *var_lmtp_reject_mode;
 
 int var_watch_interval;
+char *var_watch;
+char *var_ignore_folders;
+char *var_imap_server;
+char *var_imap_admin_user;
+char *var_imap_admin_password_file;
+char *var_imap_login_format;
+int var_imap_poll_interval;
+int var_imap_max_connections;
+int var_imap_timeout;
 
 int var_rules_time_budget_ms;
 int var_rules_match_limit;
@@ -143,6 +152,33 @@ const struct config_param config_params[] = {
 	/* folders */
 	TIME("watch_interval", "10s", 1, 86400, var_watch_interval,
 	     "how often spamtrap-folderd rescans the folders"),
+	STR("watch", "maildir", var_watch,
+	    "how spamtrap-folderd sees moves: maildir (the files under the "
+	    "Maildir store) or imap (logging in as each user)"),
+	STR("ignore_folders", "Trash, Junk, Deleted Messages, Deleted Items",
+	    var_ignore_folders,
+	    "folders (comma separated) whose messages are not accepted; a held "
+	    "message moved there counts as rejected"),
+	STR("imap_server", "127.0.0.1:143", var_imap_server,
+	    "IMAP server (host:port) of the users' mailboxes, for watch = imap "
+	    "and for accept/reject with an LMTP store"),
+	STR("imap_admin_user", "", var_imap_admin_user,
+	    "master (Dovecot) or proxy (Cyrus) user that logs in as each user "
+	    "(SASL PLAIN, authzid = the user)"),
+	PATH("imap_admin_password_file", "", var_imap_admin_password_file,
+	     "file holding imap_admin_user's password (first line)"),
+	STR("imap_login_format", "%u", var_imap_login_format,
+	    "IMAP login name of a user: %u the full address, %n the local "
+	    "part, %d the domain"),
+	TIME("imap_poll_interval", "2s", 1, 3600, var_imap_poll_interval,
+	     "how often spamtrap-folderd asks each user's IMAP folders for "
+	     "changes (STATUS on a kept connection)"),
+	INT("imap_max_connections", "250", 1, 300, var_imap_max_connections,
+	    "IMAP connections spamtrap-folderd keeps open; more users are "
+	    "polled by turns (libetpan's select() limits one process to "
+	    "about 330 connections)"),
+	TIME("imap_timeout", "30s", 1, 3600, var_imap_timeout,
+	     "IMAP connect and command timeout"),
 
 	/* rules */
 	INT("rules_time_budget_ms", "5000", 10, 600000,

@@ -44,6 +44,15 @@ extern char *var_lmtp_reject_mode;
 
 /* folders */
 extern int var_watch_interval;
+extern char *var_watch;
+extern char *var_ignore_folders;
+extern char *var_imap_server;
+extern char *var_imap_admin_user;
+extern char *var_imap_admin_password_file;
+extern char *var_imap_login_format;
+extern int var_imap_poll_interval;
+extern int var_imap_max_connections;
+extern int var_imap_timeout;
 
 /* rules */
 extern int var_rules_time_budget_ms;

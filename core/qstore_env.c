@@ -50,6 +50,7 @@ const char *const qstore_db_files[QDB_COUNT] = {
 	[QDB_TABLES] = "tables.db",
 	[QDB_PREFS] = "prefs.db",
 	[QDB_PAIRS] = "pairs.db",
+	[QDB_WATCH] = "watch.db",
 };
 
 #define QSTORE_THREAD_COUNT	1000	/* processes/threads in the env */

@@ -21,6 +21,7 @@ enum qstore_dbi {
 	QDB_TABLES,
 	QDB_PREFS,
 	QDB_PAIRS,
+	QDB_WATCH,		/* folderd state (qstore_watch.c) */
 	QDB_COUNT
 };
 

@@ -22,6 +22,10 @@ int cmd_config(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_db(int argc, char **argv);
+/* quarantine actions (cmd_action.c) */
+int cmd_accept(int argc, char **argv);
+int cmd_reject(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
 
 /* the quarantine: views, tables, settings, housekeeping (issue 6) */
 int cmd_list(int argc, char **argv);

@@ -33,6 +33,10 @@ const struct command commands[] = {
 	{ "digest", cmd_digest, "mail each user the list of pending messages" },
 	{ "expire", cmd_expire, "delete incidents past quarantine_retention" },
 	{ "stats", cmd_stats, "held, accepted, rejected per day; top rules" },
+	/* quarantine actions (tools/cmd_action.c) */
+	{ "accept", cmd_accept, "release held messages to INBOX (non-spam)" },
+	{ "reject", cmd_reject, "remove held messages (spam)" },
+	{ "learn", cmd_learn, "record a user's move (the IMAPSieve pipe)" },
 	{ NULL, NULL, NULL },
 };
 

@@ -305,6 +305,18 @@ service stats {{
 
     # ------------------------------------------------------------ tools
 
+    def sievec(self, path):
+        """Precompile a Sieve script with this instance's settings (the
+        imap process could not write the .svbin as the mail uid)."""
+        r = subprocess.run(["/usr/bin/sievec", "-c", self.conf_path, path],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+        if r.returncode != 0:
+            raise DovecotError("sievec %s: %s%s" % (path, r.stdout, r.stderr))
+        base = os.path.splitext(path)[0] + ".svbin"
+        if os.path.exists(base):
+            os.chmod(base, 0o644)
+
     def doveadm(self, *args, check=True):
         """Run doveadm against this instance; returns its stdout."""
         r = subprocess.run([DOVEADM, "-c", self.conf_path] + list(args),
@@ -313,6 +325,49 @@ service stats {{
         if check and r.returncode != 0:
             raise DovecotError("doveadm %s: %s" % (" ".join(args), r.stderr))
         return r.stdout
+
+
+def imapsieve_conf(sieve_dir, pipe_dir, quarantine="Spam",
+                   ignore=("Trash", "Junk")):
+    """extra_conf for IMAPSieve reporting moves to a pipe program, as
+    INSTALL describes: into QUARANTINE (COPY, APPEND) runs
+    SIEVE_DIR/report-spam.sieve, out of it (COPY) report-ham.sieve; both
+    pipe the message to "spamtrap-learn --spam|--ham USER" found in
+    PIPE_DIR.  Call write_imapsieve_scripts() and sievec() after start."""
+    return """
+protocol imap {{
+  mail_plugins = $mail_plugins imap_sieve
+}}
+plugin {{
+  sieve_plugins = sieve_imapsieve sieve_extprograms
+  sieve_global_extensions = +vnd.dovecot.pipe +vnd.dovecot.environment
+  sieve_pipe_bin_dir = {pipe}
+  imapsieve_mailbox1_name = {q}
+  imapsieve_mailbox1_causes = COPY APPEND
+  imapsieve_mailbox1_before = file:{dir}/report-spam.sieve
+  imapsieve_mailbox2_name = *
+  imapsieve_mailbox2_from = {q}
+  imapsieve_mailbox2_causes = COPY
+  imapsieve_mailbox2_before = file:{dir}/report-ham.sieve
+}}
+""".format(pipe=pipe_dir, q=quarantine, dir=sieve_dir)
+
+
+def write_imapsieve_scripts(sieve_dir, ignore=("Trash", "Junk")):
+    """The two Sieve scripts of imapsieve_conf()."""
+    os.makedirs(sieve_dir, exist_ok=True)
+    common = ('require ["vnd.dovecot.pipe", "copy", "imapsieve", "environment", '
+              '"variables"];\n'
+              'if environment :matches "imap.user" "*" { set "username" "${1}"; }\n')
+    skip = ('if environment :matches "imap.mailbox" "*" { set "mailbox" "${1}"; }\n'
+            'if string "${mailbox}" [%s] { stop; }\n'
+            % ", ".join('"%s"' % f for f in ignore))
+    with open(os.path.join(sieve_dir, "report-spam.sieve"), "w") as f:
+        f.write(common + 'pipe :copy "spamtrap-learn" ["--spam", "${username}"];\n')
+    with open(os.path.join(sieve_dir, "report-ham.sieve"), "w") as f:
+        f.write(common + skip
+                + 'pipe :copy "spamtrap-learn" ["--ham", "${username}"];\n')
+    os.chmod(sieve_dir, 0o755)
 
 
 def _alive(pid):
