@@ -8,7 +8,8 @@
  * directly (watch_maildir.h); watch = imap: every user's INBOX and
  * quarantine folder over IMAP (watch_imap.h).  Both hand what they see
  * to quarantine_action; held mail older than quarantine_retention is
- * expired (watch_expire.h).  -1: scan the Maildir store once, print each
+ * expired (watch_expire.h).  Started as root, it runs as "user" (the
+ * mail user owning the Maildirs and db_dir).  -1: scan the Maildir store once, print each
  * folder's message count, exit.  SIGHUP reloads the configuration,
  * SIGUSR1 logs counters, SIGTERM stops.
  */
@@ -26,6 +27,7 @@
 #include "msg.h"
 #include "mymalloc.h"
 #include "params.h"
+#include "privs.h"
 #include "qstore.h"
 #include "watch_expire.h"
 #include "watch_imap.h"
@@ -161,6 +163,8 @@ int main(int argc, char **argv)
 		msg_fatal_sys("sigaction");
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Maildir files and the database are the mail user's */
+	privs_drop(var_user);
 	if ((qs = qstore_open(var_db_dir, &error, NULL)) == NULL)
 		msg_fatal("%s", error);
 	imap = strcmp(var_watch, "imap") == 0;

@@ -68,6 +68,29 @@ p = subprocess.run([FOLDERD, "-o", "store=lmtp:127.0.0.1:24"], stderr=subprocess
                    timeout=10)
 t.ok(p.returncode != 0 and b"watch = maildir watches Maildir stores only" in p.stderr,
      "watch = maildir refuses a non-Maildir store")
+p = subprocess.run([FOLDERD, "-o", "store=" + store, "-o", "user=no-such-user-x"],
+                   stderr=subprocess.PIPE, timeout=10)
+t.ok(p.returncode != 0 and b"user = no-such-user-x: no such user" in p.stderr,
+     "an unknown user is refused")
+if os.geteuid() == 0:
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    dbn = os.path.join(work, "db-nobody")
+    os.makedirs(dbn)
+    os.chown(dbn, nobody.pw_uid, nobody.pw_gid)
+    logn = open(os.path.join(work, "folderd-nobody.log"), "wb")
+    fn = subprocess.Popen([FOLDERD, "-o", "store=" + store, "-o", "db_dir=" + dbn,
+                           "-o", "user=nobody"], stdout=logn, stderr=logn)
+    ok = False
+    deadline = time.time() + 15
+    while time.time() < deadline and not ok:
+        ok = "users found" in open(logn.name, errors="replace").read()
+        time.sleep(0.1)
+    uid = [l.split()[1] for l in open("/proc/%d/status" % fn.pid) if l.startswith("Uid:")]
+    t.ok(ok and uid == [str(nobody.pw_uid)], "started as root, it runs as user = nobody")
+    fn.send_signal(signal.SIGTERM)
+    t.is_(fn.wait(10), 0, "and stops cleanly")
+    logn.close()
 p = subprocess.run([FOLDERD, "-o", "watch=pop3"], stderr=subprocess.PIPE, timeout=10)
 t.ok(p.returncode != 0 and b"watch = pop3: use maildir or imap" in p.stderr,
      "an unknown watch mode is refused")
