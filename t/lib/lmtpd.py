@@ -71,7 +71,10 @@ class Lmtpd:
                 raise LmtpError("spamtrap-lmtpd exited with %d:\n%s"
                                 % (self.proc.returncode, self.log()))
             try:
-                socket.create_connection(("127.0.0.1", self.port), 0.5).close()
+                # wait for the greeting: then the probe's session exists
+                probe = socket.create_connection(("127.0.0.1", self.port), 5)
+                probe.recv(512)
+                probe.close()
             except OSError:
                 time.sleep(0.05)
                 continue
