@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "msg.h"
 #include "mymalloc.h"
 #include "params.h"
+#include "privs.h"
 #include "qstore.h"
 #include "rules.h"
 #include "store.h"
@@ -160,35 +160,6 @@ static int reload(void)
 	return ret;
 }
 
-static void drop_privileges(void)
-{
-	struct passwd *pw;
-
-	if (var_user[0] == '\0') {
-		if (geteuid() == 0)
-			msg_warn("running as root: set \"user\" to an unprivileged account for production");
-		return;
-	}
-	errno = 0;
-	if ((pw = getpwnam(var_user)) == NULL)
-		msg_fatal("user = %s: no such user%s%s", var_user,
-			  errno ? ": " : "", errno ? strerror(errno) : "");
-	if (pw->pw_uid == 0)
-		msg_fatal("user = %s: must not be root", var_user);
-	if (geteuid() != 0) {
-		if (geteuid() != pw->pw_uid)
-			msg_fatal("user = %s: started as uid %ld, cannot switch without root",
-				  var_user, (long)geteuid());
-		return;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
-	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-		msg_fatal_sys("cannot run as %s", var_user);
-	if (setuid(0) == 0)
-		msg_panic("dropped privileges to %s but could get root back",
-			  var_user);
-}
-
 /* directories the daemon writes in, created before privileges drop */
 static void make_dir(const char *path, uid_t uid, gid_t gid)
 {
@@ -319,7 +290,7 @@ int main(int argc, char **argv)
 
 	ls = lmtp_server_listen(var_lmtp_listen, &n_ls);
 	prepare_dirs();
-	drop_privileges();
+	privs_drop(var_user);
 	if (open_backends() < 0 || load_rules() < 0)
 		msg_fatal("cannot start: see the errors above");
 	check_database();

@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "config.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "params.h"
+#include "privs.h"
 
 const struct command commands[] = {
 	{ "config", cmd_config, "print the effective settings" },
@@ -120,6 +123,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	free(overrides);
+	/*
+	 * As root with "user" set, work as that account, as the daemons do:
+	 * database and mailbox files this command creates stay theirs.
+	 */
+	if (geteuid() == 0 && var_user[0] != '\0')
+		privs_drop(var_user);
 	argv += optind;
 	argc -= optind;
 	optind = 1;
