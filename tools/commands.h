@@ -13,6 +13,8 @@ struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
 	const char *summary;
+	int as_user;		/* touches the database or mailboxes: run as
+				   "user" when started as root */
 };
 
 /* the table, in main.c */

@@ -19,28 +19,28 @@
 #include "privs.h"
 
 const struct command commands[] = {
-	{ "config", cmd_config, "print the effective settings" },
-	{ "rules", cmd_rules, "check rule files (rules lint [DIR...])" },
-	{ "score", cmd_score, "score messages and explain the score" },
-	{ "db", cmd_db, "check, repair, back up the quarantine database" },
+	{ "config", cmd_config, "print the effective settings", 0 },
+	{ "rules", cmd_rules, "check rule files (rules lint [DIR...])", 0 },
+	{ "score", cmd_score, "score messages and explain the score", 0 },
+	{ "db", cmd_db, "check, repair, back up the quarantine database", 1 },
 	/* the quarantine: views, tables, settings, housekeeping */
-	{ "list", cmd_list, "list the trap contents (with queries)" },
-	{ "show", cmd_show, "show one incident and its message" },
-	{ "sender", cmd_sender, "sender table: list, set, del, bulk" },
-	{ "domain", cmd_domain, "domain table: list, set, del, bulk" },
-	{ "relay", cmd_relay, "relay table: list, set, del, bulk" },
-	{ "prefs", cmd_prefs, "show or change a user's preferences" },
-	{ "optout", cmd_optout, "stop scanning a user's mail" },
-	{ "optin", cmd_optin, "scan a user's mail again" },
-	{ "user", cmd_user, "list users with incidents or settings" },
-	{ "digest", cmd_digest, "mail each user the list of pending messages" },
-	{ "expire", cmd_expire, "delete incidents past quarantine_retention" },
-	{ "stats", cmd_stats, "held, accepted, rejected per day; top rules" },
+	{ "list", cmd_list, "list the trap contents (with queries)", 1 },
+	{ "show", cmd_show, "show one incident and its message", 1 },
+	{ "sender", cmd_sender, "sender table: list, set, del, bulk", 1 },
+	{ "domain", cmd_domain, "domain table: list, set, del, bulk", 1 },
+	{ "relay", cmd_relay, "relay table: list, set, del, bulk", 1 },
+	{ "prefs", cmd_prefs, "show or change a user's preferences", 1 },
+	{ "optout", cmd_optout, "stop scanning a user's mail", 1 },
+	{ "optin", cmd_optin, "scan a user's mail again", 1 },
+	{ "user", cmd_user, "list users with incidents or settings", 1 },
+	{ "digest", cmd_digest, "mail each user the list of pending messages", 1 },
+	{ "expire", cmd_expire, "delete incidents past quarantine_retention", 1 },
+	{ "stats", cmd_stats, "held, accepted, rejected per day; top rules", 1 },
 	/* quarantine actions (tools/cmd_action.c) */
-	{ "accept", cmd_accept, "release held messages to INBOX (non-spam)" },
-	{ "reject", cmd_reject, "remove held messages (spam)" },
-	{ "learn", cmd_learn, "record a user's move (the IMAPSieve pipe)" },
-	{ NULL, NULL, NULL },
+	{ "accept", cmd_accept, "release held messages to INBOX (non-spam)", 1 },
+	{ "reject", cmd_reject, "remove held messages (spam)", 1 },
+	{ "learn", cmd_learn, "record a user's move (the IMAPSieve pipe)", 1 },
+	{ NULL, NULL, NULL, 0 },
 };
 
 int command_wants_help(int argc, char **argv)
@@ -127,7 +127,7 @@ int main(int argc, char **argv)
 	 * As root with "user" set, work as that account, as the daemons do:
 	 * database and mailbox files this command creates stay theirs.
 	 */
-	if (geteuid() == 0 && var_user[0] != '\0')
+	if (cmd->as_user && geteuid() == 0 && var_user[0] != '\0')
 		privs_drop(var_user);
 	argv += optind;
 	argc -= optind;
