@@ -457,12 +457,76 @@ static int split_add(struct rule *r, const char *pattern, int depth)
 	return -1;
 }
 
+/*
+ * In [S, E): the largest group that has alternatives at its own level and
+ * is not followed by a quantifier, looking inside plain groups as well.
+ * best_s and best_e: its '(' and the position after its ')'.  -1 on an
+ * unbalanced pattern.
+ */
+static int pat_find_group(const char *s, const char *e, const char **best_s,
+			  const char **best_e, int level)
+{
+	const char *p = s;
+
+	if (level > 64)
+		return 0;
+	while (p < e) {
+		if (*p == '\\') {
+			p += p + 1 < e ? 2 : 1;
+		} else if (*p == '[') {
+			p = pat_skip_class(p);
+		} else if (*p == '(') {
+			const char *q = p + 1, *cs = p + 1;
+			int d = 1;
+
+			while (q < e && d > 0) {
+				if (*q == '\\')
+					q += q + 1 < e ? 2 : 1;
+				else if (*q == '[')
+					q = pat_skip_class(q);
+				else {
+					if (*q == '(')
+						d++;
+					else if (*q == ')')
+						d--;
+					q++;
+				}
+			}
+			if (d != 0)
+				return -1;
+			if (cs[0] == '?' && cs[1] == ':')
+				cs += 2;
+			else if (cs[0] == '?')
+				cs = NULL;	/* lookaround, options */
+			/* q is after ')'; a quantifier makes it unsplittable */
+			if (cs != NULL && (q >= e || strchr("?*+{", *q) == NULL)) {
+				const char *b[1];
+
+				if (pat_alternatives(cs, q - 1, b, 1) != 0) {
+					if (*best_s == NULL ||
+					    q - p > *best_e - *best_s) {
+						*best_s = p;
+						*best_e = q;
+					}
+				} else if (pat_find_group(cs, q - 1, best_s,
+							  best_e, level + 1) < 0) {
+					return -1;
+				}
+			}
+			p = q;
+		} else {
+			p++;
+		}
+	}
+	return 0;
+}
+
 static int split_compile(struct rule *r, const char *pattern, int depth)
 {
 	const char *end = pattern + strlen(pattern);
 	const char *bars[SPLIT_MAX_PIECES];
 	int n = pat_alternatives(pattern, end, bars, SPLIT_MAX_PIECES), i;
-	const char *p, *best_s = NULL, *best_e = NULL;
+	const char *best_s = NULL, *best_e = NULL;
 
 	if (n > 0) {
 		const char *start = pattern;
@@ -479,54 +543,10 @@ static int split_compile(struct rule *r, const char *pattern, int depth)
 		}
 		return 0;
 	}
-	/* the largest top-level group, not quantified, with alternatives */
-	for (p = pattern; p < end;) {
-		if (*p == '\\') {
-			p += p + 1 < end ? 2 : 1;
-		} else if (*p == '[') {
-			p = pat_skip_class(p);
-		} else if (*p == '(') {
-			const char *q = p + 1;
-			int d = 1;
-
-			while (q < end && d > 0) {
-				if (*q == '\\')
-					q += q + 1 < end ? 2 : 1;
-				else if (*q == '[')
-					q = pat_skip_class(q);
-				else {
-					if (*q == '(')
-						d++;
-					else if (*q == ')')
-						d--;
-					q++;
-				}
-			}
-			if (d != 0)
-				return -1;
-			/* q is after ')'; a quantifier makes it unsplittable */
-			if (q >= end || strchr("?*+{", *q) == NULL) {
-				const char *cs = p + 1;
-
-				if (cs[0] == '?' && cs[1] == ':')
-					cs += 2;
-				else if (cs[0] == '?')
-					cs = NULL;	/* lookaround, options */
-				if (cs != NULL && (best_s == NULL ||
-						   q - p > best_e - best_s)) {
-					const char *b[1];
-
-					if (pat_alternatives(cs, q - 1, b, 1) != 0) {
-						best_s = p;
-						best_e = q;
-					}
-				}
-			}
-			p = q;
-		} else {
-			p++;
-		}
-	}
+	/* the largest group with alternatives, not quantified, at any depth
+	   reached through groups that are not quantified either */
+	if (pat_find_group(pattern, end, &best_s, &best_e, 0) < 0)
+		return -1;
 	if (best_s == NULL)
 		return -1;
 	{

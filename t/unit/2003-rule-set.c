@@ -547,6 +547,60 @@ static void test_if_words(void)
 		perror(dir);
 }
 
+/*
+ * A regex too large for PCRE2 (64 KiB of compiled code) whose
+ * alternatives sit in a group inside a group, as SpamAssassin's
+ * ReplaceTags rules do: it is split and still matches as a whole.
+ */
+static void test_huge_regex(void)
+{
+	struct str file = STR_INIT, msg = STR_INIT;
+	struct rule_lint lint;
+	struct rule_set *rs;
+	struct rule_result res;
+	struct message *m;
+	int i;
+
+	clean_dir();
+	if (mkdir(dir, 0700) < 0)
+		perror(dir);
+	str_appends(&file, "body HUGE_NESTED /(?:^|\\s)(?:(?:");
+	/* a bounded repeat of a group compiles to that many copies */
+	for (i = 0; i < 600; i++)
+		str_printf(&file, "%sw%04d(?:[a-z]y|[0-9]x){0,9}", i ? "|" : "", i);
+	str_appends(&file, ")\\s(?:done|over))/\nscore HUGE_NESTED 2\n");
+	write_file("huge.cf", file.s);
+	rs = load(&lint);
+	TEST_OK(rs != NULL, "huge nested regex: the file loads");
+	TEST_IS_INT(lint.errors, 0, "huge nested regex: not a bad line");
+	if (lint.errors)
+		printf("# %s\n", str_c(&lint.messages));
+	TEST_OK(rs != NULL && lint.loaded[RULE_BODY] == 1,
+		"huge nested regex: split and loaded (%d body rules)",
+		lint.loaded[RULE_BODY]);
+	str_appends(&msg, "Subject: x\n\nsome text w0432ay1x done here\n");
+	m = message_parse(msg.s, msg.len);
+	if (rs != NULL) {
+		rule_set_score(rs, m, &res);
+		TEST_OK(hit(&res, "HUGE_NESTED"), "huge nested regex: matches an alternative deep inside");
+		rule_result_deinit(&res);
+	}
+	message_deinit(&m);
+	str_clear(&msg);
+	str_appends(&msg, "Subject: x\n\nsome text w0432ay1x nothing here\n");
+	m = message_parse(msg.s, msg.len);
+	if (rs != NULL) {
+		rule_set_score(rs, m, &res);
+		TEST_OK(!hit(&res, "HUGE_NESTED"), "huge nested regex: the suffix still counts");
+		rule_result_deinit(&res);
+	}
+	message_deinit(&m);
+	rule_set_deinit(&rs);
+	rule_lint_deinit(&lint);
+	str_deinit(&file);
+	str_deinit(&msg);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/st2003.XXXXXX");
@@ -562,5 +616,7 @@ int main(void)
 	test_limits();
 	test_include_loops();
 	test_if_words();
+	test_huge_regex();
+	clean_dir();
 	return test_done();
 }
