@@ -594,7 +594,19 @@ struct qstore *qstore_open(const char *db_dir, char **error_r,
 			   enum errkind *kind_r)
 {
 	struct qstore *qs;
+	char *parent = mystrdup(db_dir), *slash;
 
+	/* db_dir and, for the embedded default (./var/db), its parents */
+	for (slash = strchr(parent + 1, '/'); slash != NULL;
+	     slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
+			*slash = '/';
+			break;
+		}
+		*slash = '/';
+	}
+	free(parent);
 	if (mkdir(db_dir, 0700) < 0 && errno != EEXIST) {
 		qstore_fail(error_r, kind_r, ERR_TEMPORARY, "mkdir %s: %s",
 			    db_dir, strerror(errno));
