@@ -373,6 +373,15 @@ static pcre2_code *compile_regex(const char *pattern, uint32_t opts,
 
 	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts,
 			   &err, &off, NULL);
+	/*
+	 * \x{0456} and the like name characters, as in Perl on decoded
+	 * text: match them in UTF-8 (the rendered body is UTF-8), letting
+	 * invalid UTF-8 elsewhere in a subject simply not match.
+	 */
+	if (re == NULL && err == PCRE2_ERROR_CODE_POINT_TOO_BIG)
+		re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+				   opts | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
+				   &err, &off, NULL);
 	if (code_r != NULL)
 		*code_r = re == NULL ? err : 0;
 	if (re == NULL) {

@@ -601,6 +601,32 @@ static void test_huge_regex(void)
 	str_deinit(&msg);
 }
 
+/* \x{0456} names a character: matched in the UTF-8 body, not refused */
+static void test_code_points(void)
+{
+	struct rule_lint lint;
+	struct rule_set *rs;
+	struct rule_result res;
+	struct message *m;
+	static const char msg[] = "Subject: x\n\nsend b\xd1\x96tcoin now\n";
+
+	clean_dir();
+	if (mkdir(dir, 0700) < 0)
+		perror(dir);
+	write_file("cp.cf", "body LOOKALIKE /\\bb[i\\x{0456}]tcoin\\b/i\nscore LOOKALIKE 1\n");
+	rs = load(&lint);
+	TEST_IS_INT(lint.errors, 0, "\\x{0456}: not a bad line");
+	m = message_parse(msg, sizeof(msg) - 1);
+	if (rs != NULL) {
+		rule_set_score(rs, m, &res);
+		TEST_OK(hit(&res, "LOOKALIKE"), "\\x{0456}: matches the Cyrillic letter in UTF-8");
+		rule_result_deinit(&res);
+	}
+	message_deinit(&m);
+	rule_set_deinit(&rs);
+	rule_lint_deinit(&lint);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/st2003.XXXXXX");
@@ -617,6 +643,7 @@ int main(void)
 	test_include_loops();
 	test_if_words();
 	test_huge_regex();
+	test_code_points();
 	clean_dir();
 	return test_done();
 }
