@@ -192,127 +192,6 @@ fail:
 /* ------------------------------------------------------------------ */
 /* preferences */
 
-struct pair_list {
-	char **name, **value;
-	size_t n;
-};
-
-static void pl_clear(struct pair_list *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		free(l->name[i]);
-		free(l->value[i]);
-	}
-	MYFREE(&l->name);
-	MYFREE(&l->value);
-	l->n = 0;
-}
-
-static int pl_unset(struct pair_list *l, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		if (strcmp(l->name[i], name) != 0)
-			continue;
-		free(l->name[i]);
-		free(l->value[i]);
-		memmove(&l->name[i], &l->name[i + 1],
-			(l->n - i - 1) * sizeof(char *));
-		memmove(&l->value[i], &l->value[i + 1],
-			(l->n - i - 1) * sizeof(char *));
-		l->n--;
-		return 1;
-	}
-	return 0;
-}
-
-/* set, moved to the end: the order of setting matters */
-static void pl_set(struct pair_list *l, const char *name, const char *value)
-{
-	(void)pl_unset(l, name);
-	l->name = myrealloc(l->name, (l->n + 1) * sizeof(char *));
-	l->value = myrealloc(l->value, (l->n + 1) * sizeof(char *));
-	l->name[l->n] = mystrdup(name);
-	l->value[l->n] = mystrdup(value);
-	l->n++;
-}
-
-static int pl_decode(const void *data, size_t len, struct pair_list *l)
-{
-	struct qrec_reader r, in;
-	const unsigned char *v, *iv;
-	unsigned tag, itag;
-	size_t n, in_n;
-	int ret, iret;
-
-	if (qrec_open(&r, data, len, 'P') < 0)
-		return -1;
-	while ((ret = qrec_next(&r, &tag, &v, &n)) > 0) {
-		char *name = NULL, *value = NULL;
-
-		if (tag != TP_PAIR)
-			continue;
-		qrec_open_inner(&in, v, n);
-		while ((iret = qrec_next(&in, &itag, &iv, &in_n)) > 0) {
-			if (itag == TPP_NAME && name == NULL)
-				name = qrec_get_str(iv, in_n);
-			else if (itag == TPP_VALUE && value == NULL)
-				value = qrec_get_str(iv, in_n);
-		}
-		if (iret == 0 && name != NULL && value != NULL)
-			pl_set(l, name, value);
-		free(name);
-		free(value);
-		if (iret < 0)
-			return -1;
-	}
-	return ret;
-}
-
-static void pl_encode(const struct pair_list *l, struct str *b)
-{
-	struct str in = STR_INIT;
-	size_t i;
-
-	qrec_begin(b, 'P');
-	for (i = 0; i < l->n; i++) {
-		str_clear(&in);
-		qrec_put_str(&in, TPP_NAME, l->name[i]);
-		qrec_put_str(&in, TPP_VALUE, l->value[i]);
-		qrec_put_rec(b, TP_PAIR, &in);
-	}
-	str_deinit(&in);
-}
-
-static int pl_read(struct qstore *qs, DB_TXN *txn, const char *scope,
-		   int rmw, struct pair_list *l)
-{
-	DB *db = qs->db[QDB_PREFS];
-	DBT key, data;
-	int ret;
-
-	pl_clear(l);
-	qstore_dbt_in(&key, scope, strlen(scope));
-	qstore_dbt_out(&data);
-	ret = db->get(db, txn, &key, &data, rmw ? DB_RMW : 0);
-	if (ret == 0 && pl_decode(data.data, data.size, l) < 0)
-		pl_clear(l);	/* damaged: qstore_prefs_get warns */
-	free(data.data);
-	return ret == DB_NOTFOUND ? 0 : ret;
-}
-
-static void pl_apply(struct qstore_prefs *p, const struct pair_list *l)
-{
-	const char *why;
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		(void)qstore_prefs_apply(p, l->name[i], l->value[i], &why);
-}
-
 struct many_ctx {
 	const char *user;
 	const char *const *names, *const *values;
@@ -324,8 +203,8 @@ struct many_ctx {
 static int many_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 {
 	struct many_ctx *ctx = vctx;
-	struct pair_list site = { NULL, NULL, 0 }, user = { NULL, NULL, 0 };
-	struct pair_list *own = ctx->user[0] ? &user : &site;
+	struct qstore_pref_list site = { NULL, 0 }, user = { NULL, 0 };
+	struct qstore_pref_list *own = ctx->user[0] ? &user : &site;
 	struct qstore_prefs p;
 	struct str rec = STR_INIT;
 	DB *db = qs->db[QDB_PREFS];
@@ -335,24 +214,24 @@ static int many_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 	int ret;
 
 	qstore_prefs_init(&p);
-	if ((ret = pl_read(qs, txn, "", !ctx->user[0], &site)) != 0)
+	if ((ret = qstore_pref_list_read(qs, txn, "", !ctx->user[0], &site)) != 0)
 		goto out;
 	if (ctx->user[0]
-	    && (ret = pl_read(qs, txn, ctx->user, 1, &user)) != 0)
+	    && (ret = qstore_pref_list_read(qs, txn, ctx->user, 1, &user)) != 0)
 		goto out;
 	for (i = 0; i < ctx->n; i++) {
 		const char *name = ctx->names[i], *value = ctx->values[i];
 
 		if (value == NULL) {
-			(void)pl_unset(own, name);
+			(void)qstore_pref_list_unset(own, name);
 			continue;
 		}
 		/* validate against what is effective at this point */
 		qstore_prefs_deinit(&p);
 		qstore_prefs_init(&p);
-		pl_apply(&p, &site);
+		qstore_pref_list_apply(&p, &site, "");
 		if (ctx->user[0])
-			pl_apply(&p, &user);
+			qstore_pref_list_apply(&p, &user, ctx->user);
 		if (qstore_prefs_apply(&p, name, value, &why) < 0) {
 			struct str e = STR_INIT;
 
@@ -366,24 +245,24 @@ static int many_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 			struct str v = STR_INIT;
 
 			qstore_prefs_format(&p, "spam_threshold", &v);
-			pl_set(own, "spam_threshold", str_c(&v));
-			pl_set(own, "tag_only", p.tag_only ? "yes" : "no");
+			qstore_pref_list_set(own, "spam_threshold", str_c(&v));
+			qstore_pref_list_set(own, "tag_only", p.tag_only ? "yes" : "no");
 			str_deinit(&v);
 		}
-		pl_set(own, name, value);
+		qstore_pref_list_set(own, name, value);
 		if (strcmp(name, "spam_threshold") == 0
 		    || strcmp(name, "tag_only") == 0)
-			pl_set(own, "stream", "custom");
+			qstore_pref_list_set(own, "stream", "custom");
 	}
-	pl_encode(own, &rec);
+	qstore_pref_list_encode(own, &rec);
 	qstore_dbt_in(&key, ctx->user, strlen(ctx->user));
 	qstore_dbt_in(&data, rec.s, rec.len);
 	ret = db->put(db, txn, &key, &data, 0);
 out:
 	qstore_prefs_deinit(&p);
 	str_deinit(&rec);
-	pl_clear(&site);
-	pl_clear(&user);
+	qstore_pref_list_clear(&site);
+	qstore_pref_list_clear(&user);
 	return ret;
 }
 
@@ -426,14 +305,14 @@ int qstore_prefs_set_many(struct qstore *qs, const char *user,
 
 struct stored_ctx {
 	const char *user;
-	struct pair_list l;
+	struct qstore_pref_list l;
 };
 
 static int stored_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 {
 	struct stored_ctx *ctx = vctx;
 
-	return pl_read(qs, txn, ctx->user, 0, &ctx->l);
+	return qstore_pref_list_read(qs, txn, ctx->user, 0, &ctx->l);
 }
 
 int qstore_prefs_stored(struct qstore *qs, const char *user,
@@ -448,12 +327,12 @@ int qstore_prefs_stored(struct qstore *qs, const char *user,
 	ctx.user = user != NULL ? user : "";
 	if (qstore_run(qs, 0, stored_txn, &ctx, "reading preferences", NULL,
 		       error_r, kind_r) < 0) {
-		pl_clear(&ctx.l);
+		qstore_pref_list_clear(&ctx.l);
 		return -1;
 	}
 	for (i = 0; i < ctx.l.n; i++)
-		fn(ctx.l.name[i], ctx.l.value[i], fn_ctx);
-	pl_clear(&ctx.l);
+		fn(ctx.l.v[i].name, ctx.l.v[i].value, fn_ctx);
+	qstore_pref_list_clear(&ctx.l);
 	return 0;
 }
 

@@ -341,18 +341,9 @@ void qstore_prefs_format(const struct qstore_prefs *p, const char *name,
 		str_appends(out, p->show_one_shot ? "yes" : "no");
 }
 
-/* ---- stored records */
+/* ---- stored records (the list type is in qstore_private.h) */
 
-struct pref_pair {
-	char *name, *value;
-};
-
-struct pref_list {
-	struct pref_pair *v;
-	size_t n;
-};
-
-static void list_clear(struct pref_list *l)
+void qstore_pref_list_clear(struct qstore_pref_list *l)
 {
 	size_t i;
 
@@ -364,14 +355,14 @@ static void list_clear(struct pref_list *l)
 	l->n = 0;
 }
 
-static void list_set(struct pref_list *l, const char *name, const char *value)
+void qstore_pref_list_set(struct qstore_pref_list *l, const char *name, const char *value)
 {
 	size_t i;
 
 	for (i = 0; i < l->n; i++) {
 		if (strcmp(l->v[i].name, name) == 0) {
 			/* move to the end: the order of setting matters */
-			struct pref_pair pp = l->v[i];
+			struct qstore_pref_pair pp = l->v[i];
 
 			memmove(&l->v[i], &l->v[i + 1],
 				(l->n - i - 1) * sizeof(pp));
@@ -387,7 +378,7 @@ static void list_set(struct pref_list *l, const char *name, const char *value)
 	l->n++;
 }
 
-static int list_unset(struct pref_list *l, const char *name)
+int qstore_pref_list_unset(struct qstore_pref_list *l, const char *name)
 {
 	size_t i;
 
@@ -404,7 +395,7 @@ static int list_unset(struct pref_list *l, const char *name)
 	return 0;
 }
 
-static int list_decode(const void *data, size_t len, struct pref_list *l)
+static int list_decode(const void *data, size_t len, struct qstore_pref_list *l)
 {
 	struct qrec_reader r, in;
 	const unsigned char *v, *iv;
@@ -427,7 +418,7 @@ static int list_decode(const void *data, size_t len, struct pref_list *l)
 				value = qrec_get_str(iv, in_n);
 		}
 		if (iret == 0 && name != NULL && value != NULL)
-			list_set(l, name, value);
+			qstore_pref_list_set(l, name, value);
 		free(name);
 		free(value);
 		if (iret < 0)
@@ -436,7 +427,7 @@ static int list_decode(const void *data, size_t len, struct pref_list *l)
 	return ret;
 }
 
-static void list_encode(const struct pref_list *l, struct str *b)
+void qstore_pref_list_encode(const struct qstore_pref_list *l, struct str *b)
 {
 	struct str in = STR_INIT;
 	size_t i;
@@ -452,28 +443,28 @@ static void list_encode(const struct pref_list *l, struct str *b)
 }
 
 /* read SCOPE's stored list (empty when none) */
-static int list_read(struct qstore *qs, DB_TXN *txn, const char *scope,
-		     int rmw, struct pref_list *l)
+int qstore_pref_list_read(struct qstore *qs, DB_TXN *txn, const char *scope,
+			  int rmw, struct qstore_pref_list *l)
 {
 	DB *db = qs->db[QDB_PREFS];
 	DBT key, data;
 	int ret;
 
-	list_clear(l);
+	qstore_pref_list_clear(l);
 	qstore_dbt_in(&key, scope, strlen(scope));
 	qstore_dbt_out(&data);
 	ret = db->get(db, txn, &key, &data, rmw ? DB_RMW : 0);
 	if (ret == 0 && list_decode(data.data, data.size, l) < 0) {
 		msg_warn("preferences of \"%s\" are damaged; using defaults",
 			 scope[0] ? scope : "(site)");
-		list_clear(l);
+		qstore_pref_list_clear(l);
 	}
 	free(data.data);
 	return ret == DB_NOTFOUND ? 0 : ret;
 }
 
-static void apply_list(struct qstore_prefs *p, const struct pref_list *l,
-		       const char *scope)
+void qstore_pref_list_apply(struct qstore_prefs *p,
+			    const struct qstore_pref_list *l, const char *scope)
 {
 	const char *why;
 	size_t i;
@@ -500,8 +491,8 @@ struct prefs_ctx {
 static int prefs_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 {
 	struct prefs_ctx *ctx = vctx;
-	struct pref_list site = { NULL, 0 }, user = { NULL, 0 };
-	struct pref_list *own = ctx->user[0] ? &user : &site;
+	struct qstore_pref_list site = { NULL, 0 }, user = { NULL, 0 };
+	struct qstore_pref_list *own = ctx->user[0] ? &user : &site;
 	struct str rec = STR_INIT;
 	const char *why;
 	DB *db = qs->db[QDB_PREFS];
@@ -511,19 +502,19 @@ static int prefs_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 	qstore_prefs_deinit(ctx->p);
 	qstore_prefs_init(ctx->p);
 	ctx->found = 0;
-	if ((ret = list_read(qs, txn, "", ctx->op != 0 && !ctx->user[0],
+	if ((ret = qstore_pref_list_read(qs, txn, "", ctx->op != 0 && !ctx->user[0],
 			     &site)) != 0)
 		goto out;
-	if (ctx->user[0] && (ret = list_read(qs, txn, ctx->user,
+	if (ctx->user[0] && (ret = qstore_pref_list_read(qs, txn, ctx->user,
 					     ctx->op != 0, &user)) != 0)
 		goto out;
-	apply_list(ctx->p, &site, "");
+	qstore_pref_list_apply(ctx->p, &site, "");
 	if (ctx->user[0])
-		apply_list(ctx->p, &user, ctx->user);
+		qstore_pref_list_apply(ctx->p, &user, ctx->user);
 	if (ctx->op == 0)
 		goto out;
 	if (ctx->op == 2) {
-		ctx->found = list_unset(own, ctx->name);
+		ctx->found = qstore_pref_list_unset(own, ctx->name);
 		if (!ctx->found)
 			goto out;
 	} else {
@@ -544,24 +535,24 @@ static int prefs_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 			struct str v = STR_INIT;
 
 			qstore_prefs_format(ctx->p, "spam_threshold", &v);
-			list_set(own, "spam_threshold", str_c(&v));
-			list_set(own, "tag_only", ctx->p->tag_only ? "yes" : "no");
+			qstore_pref_list_set(own, "spam_threshold", str_c(&v));
+			qstore_pref_list_set(own, "tag_only", ctx->p->tag_only ? "yes" : "no");
 			str_deinit(&v);
 		}
-		list_set(own, ctx->name, ctx->value);
+		qstore_pref_list_set(own, ctx->name, ctx->value);
 		if (strcmp(ctx->name, "spam_threshold") == 0
 		    || strcmp(ctx->name, "tag_only") == 0)
-			list_set(own, "stream", "custom");
+			qstore_pref_list_set(own, "stream", "custom");
 		ctx->found = 1;
 	}
-	list_encode(own, &rec);
+	qstore_pref_list_encode(own, &rec);
 	qstore_dbt_in(&key, ctx->user, strlen(ctx->user));
 	qstore_dbt_in(&data, rec.s, rec.len);
 	ret = db->put(db, txn, &key, &data, 0);
 out:
 	str_deinit(&rec);
-	list_clear(&site);
-	list_clear(&user);
+	qstore_pref_list_clear(&site);
+	qstore_pref_list_clear(&user);
 	return ret;
 }
 

@@ -132,4 +132,28 @@ int qstore_message_del(struct qstore *qs, DB_TXN *txn, const char *id);
 int qstore_message_read(struct qstore *qs, DB_TXN *txn, const char *id,
 			struct str *out, char **why_r);
 
+/* a scope's stored preferences: "name = value" pairs in setting order
+   (qstore_prefs.c; qstore_bulk.c changes several in one transaction) */
+struct qstore_pref_pair {
+	char *name, *value;
+};
+
+struct qstore_pref_list {
+	struct qstore_pref_pair *v;
+	size_t n;
+};
+
+void qstore_pref_list_clear(struct qstore_pref_list *l);
+/* set NAME (moved to the end: the order of setting matters) */
+void qstore_pref_list_set(struct qstore_pref_list *l, const char *name,
+			  const char *value);
+int qstore_pref_list_unset(struct qstore_pref_list *l, const char *name);
+void qstore_pref_list_encode(const struct qstore_pref_list *l, struct str *b);
+/* SCOPE's stored list ("" the site; empty when none, or damaged: warned) */
+int qstore_pref_list_read(struct qstore *qs, DB_TXN *txn, const char *scope,
+			  int rmw, struct qstore_pref_list *l);
+/* apply L to P; a stored value no longer valid is warned about, skipped */
+void qstore_pref_list_apply(struct qstore_prefs *p,
+			    const struct qstore_pref_list *l, const char *scope);
+
 #endif
