@@ -56,6 +56,7 @@ int var_imap_timeout;
 
 int var_rules_time_budget_ms;
 int var_rules_match_limit;
+int var_rules_jit;
 char *var_spam_score_header;
 char *var_spam_status_header;
 char *var_spam_report_header;
@@ -187,6 +188,8 @@ const struct config_param config_params[] = {
 	INT("rules_match_limit", "1000000", 1000, 1000000000,
 	    var_rules_match_limit,
 	    "PCRE2 match limit per regex run (backtracking steps)"),
+	BOOL("rules_jit", "yes", var_rules_jit,
+	     "JIT-compile rule regexes (no: systems without executable memory)"),
 	STR("spam_score_header", "X-Spam-Score", var_spam_score_header,
 	    "header field for the score (empty: not added)"),
 	STR("spam_status_header", "X-Spam-Status", var_spam_status_header,

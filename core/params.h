@@ -57,6 +57,7 @@ extern int var_imap_timeout;
 /* rules */
 extern int var_rules_time_budget_ms;
 extern int var_rules_match_limit;
+extern int var_rules_jit;
 extern char *var_spam_score_header;
 extern char *var_spam_status_header;
 extern char *var_spam_report_header;

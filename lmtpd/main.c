@@ -73,6 +73,7 @@ static int load_rules(void)
 		n++;
 	opts.time_budget = var_rules_time_budget_ms / 1000.0;
 	opts.match_limit = (unsigned long)var_rules_match_limit;
+	opts.no_jit = !var_rules_jit;
 	rule_lint_init(&lint);
 	rs = rule_set_load((const char *const *)dirs, n, &opts, &lint, &error);
 	if (rs == NULL) {

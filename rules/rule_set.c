@@ -364,6 +364,9 @@ static int parse_regex(const char *text, char **pattern_r, uint32_t *opts_r,
 	return 0;
 }
 
+/* JIT-compile regexes: set from the options of the load in progress */
+static int regex_jit = 1;
+
 static pcre2_code *compile_regex(const char *pattern, uint32_t opts,
 				 struct str *error, int *code_r)
 {
@@ -392,7 +395,8 @@ static pcre2_code *compile_regex(const char *pattern, uint32_t opts,
 			   (char *)buf, (size_t)off);
 		return NULL;
 	}
-	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	if (regex_jit)
+		(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
 	return re;
 }
 
@@ -1703,6 +1707,7 @@ struct rule_set *rule_set_load(const char *const *dirs, size_t n_dirs,
 	int readable = 0;
 
 	rs->opts = opts ? *opts : defaults;
+	regex_jit = !rs->opts.no_jit;
 	rs->required = RULE_DEFAULT_REQUIRED;
 	if (lint == NULL) {
 		rule_lint_init(&rs->own_lint);

@@ -87,9 +87,12 @@ struct rule_set_options {
 	unsigned long match_limit;	/* PCRE2 match limit; 0: default */
 	int quiet;		/* do not log warnings (lint collects them) */
 	int profile;		/* measure the time each rule takes */
+	int no_jit;		/* interpret instead of JIT-compiling (systems
+				   without executable memory; valgrind, which
+				   cannot follow JIT code) */
 };
-/* defaults: 5 s, 1000000 */
-#define RULE_SET_OPTIONS_INIT { 5.0, 1000000UL, 0, 0 }
+/* defaults: 5 s, 1000000, JIT */
+#define RULE_SET_OPTIONS_INIT { 5.0, 1000000UL, 0, 0, 0 }
 
 /* what loading found, for "spamtrap rules lint" */
 struct rule_lint {

@@ -113,6 +113,12 @@ with tempfile.TemporaryDirectory(prefix="st2102.") as tmp:
        "warnings on stderr", out + err)
     with open(msg) as f:
         text = f.read()
+    rc, jit, err = run("-o", "rules_dir=", "score", "--json", "-",
+                       env={"SPAMTRAP_RULES_SHIPPED": SHIPPED}, input=text)
+    rc2, nojit, err2 = run("-o", "rules_dir=", "-o", "rules_jit=no", "score", "--json", "-",
+                           env={"SPAMTRAP_RULES_SHIPPED": SHIPPED}, input=text)
+    ok(rc == 0 and rc2 == 0 and jit == nojit and '"GTUBE"' in jit,
+       "rules_jit = no scores the same, without the JIT", jit + nojit)
     rc, out, err = run("-o", "rules_dir=", "score", "-",
                        env={"SPAMTRAP_RULES_SHIPPED": SHIPPED}, input=text)
     ok(rc == 0 and "-: score" in out and "GTUBE" in out,

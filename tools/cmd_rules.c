@@ -57,6 +57,7 @@ static struct rule_set *load(char **dirs, size_t n, struct rule_lint *lint,
 
 	opts.time_budget = var_rules_time_budget_ms / 1000.0;
 	opts.match_limit = (unsigned long)var_rules_match_limit;
+	opts.no_jit = !var_rules_jit;
 	opts.quiet = quiet;
 	opts.profile = profile;
 	rs = rule_set_load((const char *const *)dirs, n, &opts, lint, &error);
