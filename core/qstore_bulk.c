@@ -360,21 +360,7 @@ static int scan_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 	if (ctx->started)
 		(void)ctx->fn(NULL, ctx->fn_ctx);
 	ctx->started = 1;
-	if (ctx->user != NULL) {
-		str_append(&prefix, ctx->user, strlen(ctx->user) + 1);
-		if (ctx->status != QSTORE_STATUS_ANY) {
-			str_appendc(&prefix, (char)ctx->status);
-			db = qs->db[QDB_IDX_USER];
-		} else {
-			db = qs->db[QDB_IDX_TIME];
-		}
-	} else if (ctx->status != QSTORE_STATUS_ANY) {
-		str_appendc(&prefix, (char)ctx->status);
-		db = qs->db[QDB_IDX_STATUS];
-	} else {
-		db = qs->db[QDB_INCIDENTS];	/* ids are time-ordered */
-		primary = 1;
-	}
+	db = qstore_incident_index(qs, ctx->user, ctx->status, &prefix, &primary);
 	if ((ret = db->cursor(db, txn, &c, DB_READ_COMMITTED)) != 0)
 		goto out;
 	qstore_dbt_out(&skey);

@@ -1058,6 +1058,25 @@ void qstore_page_deinit(struct qstore_page *p)
 	page_clear(p);
 }
 
+DB *qstore_incident_index(struct qstore *qs, const char *user, int status,
+			  struct str *prefix, int *primary_r)
+{
+	*primary_r = 0;
+	if (user != NULL) {
+		str_append(prefix, user, strlen(user) + 1);
+		if (status == QSTORE_STATUS_ANY)
+			return qs->db[QDB_IDX_TIME];
+		str_appendc(prefix, (char)status);
+		return qs->db[QDB_IDX_USER];
+	}
+	if (status != QSTORE_STATUS_ANY) {
+		str_appendc(prefix, (char)status);
+		return qs->db[QDB_IDX_STATUS];
+	}
+	*primary_r = 1;			/* ids are time-ordered */
+	return qs->db[QDB_INCIDENTS];
+}
+
 static int list_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 {
 	struct list_ctx *ctx = vctx;
@@ -1072,21 +1091,7 @@ static int list_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 
 	page_clear(&ctx->page);
 	ctx->count = 0;
-	if (q->user != NULL) {
-		str_append(&prefix, q->user, strlen(q->user) + 1);
-		if (q->status != QSTORE_STATUS_ANY) {
-			str_appendc(&prefix, (char)q->status);
-			db = qs->db[QDB_IDX_USER];
-		} else {
-			db = qs->db[QDB_IDX_TIME];
-		}
-	} else if (q->status != QSTORE_STATUS_ANY) {
-		str_appendc(&prefix, (char)q->status);
-		db = qs->db[QDB_IDX_STATUS];
-	} else {
-		db = qs->db[QDB_INCIDENTS];	/* ids are time-ordered */
-		primary = 1;
-	}
+	db = qstore_incident_index(qs, q->user, q->status, &prefix, &primary);
 	skip = q->page > 1 ? (q->page - 1) * q->page_size : 0;
 	want = q->page_size;
 	if ((ret = db->cursor(db, txn, &c, 0)) != 0)

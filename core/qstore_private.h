@@ -132,6 +132,14 @@ int qstore_message_del(struct qstore *qs, DB_TXN *txn, const char *id);
 int qstore_message_read(struct qstore *qs, DB_TXN *txn, const char *id,
 			struct str *out, char **why_r);
 
+/*
+ * The index that lists USER's (NULL: everyone's) incidents of STATUS
+ * (QSTORE_STATUS_ANY: all) by date; PREFIX gets the key prefix to seek,
+ * *primary_r is 1 when it is the incidents database itself.
+ */
+DB *qstore_incident_index(struct qstore *qs, const char *user, int status,
+			  struct str *prefix, int *primary_r);
+
 /* a scope's stored preferences: "name = value" pairs in setting order
    (qstore_prefs.c; qstore_bulk.c changes several in one transaction) */
 struct qstore_pref_pair {

@@ -478,7 +478,7 @@ static void test_failures(void)
 				    "link fails: nothing in new/");
 			rm_rf(other);
 		} else {
-			TEST_OK(1, "# SKIP no second filesystem at /dev/shm");
+			TEST_OK(0, "a second file system at /dev/shm for the cross-device link test");
 		}
 	}
 
@@ -543,14 +543,22 @@ static void test_failures(void)
 
 static void test_group(void)
 {
-	char *overrides[] = { "mail_group=nogroup", "mail_mode=0640",
-			      "mail_dir_mode=0750" };
+	/* root may give files any group: "nogroup"; anyone else a group
+	   of their own, which the store must set all the same */
+	struct group *gr = getuid() == 0 ? getgrnam("nogroup") : getgrgid(getgid());
+	struct str group_setting = STR_INIT;
+	char *overrides[] = { NULL, "mail_mode=0640", "mail_dir_mode=0750" };
 	struct store *store;
 	struct store_rcpt r;
-	struct group *gr = getgrnam("nogroup");
 	struct stat st;
 	char *error, *spec;
 
+	if (gr == NULL) {
+		TEST_OK(0, "a group to test mail_group with (nogroup, or the user's own)");
+		return;
+	}
+	str_printf(&group_setting, "mail_group=%s", gr->gr_name);
+	overrides[0] = group_setting.s;
 	if (config_load(NULL, overrides, 3, &error) < 0) {
 		printf("# config: %s\n", error);
 		exit(1);
@@ -562,11 +570,8 @@ static void test_group(void)
 		spec = str_steal(&s);
 	}
 	store = store_init(spec, &error);
-	if (gr == NULL || getuid() != 0) {
-		/* only root may give files a group it is not in */
-		TEST_OK(1, "# SKIP mail_group needs root and group nogroup");
-	} else {
-		TEST_OK(store != NULL, "mail_group=nogroup accepted");
+	{
+		TEST_OK(store != NULL, "mail_group=%s accepted", gr->gr_name);
 		deliver1(store, "kim@example.org", "Spam", &r);
 		TEST_IS_INT(r.kind, ERR_NONE, "mail_group: stored");
 		TEST_OK(r.location && stat(r.location, &st) == 0 &&
@@ -582,6 +587,7 @@ static void test_group(void)
 	}
 	store_deinit(&store);
 	free(spec);
+	str_deinit(&group_setting);
 
 	overrides[0] = "mail_group=no-such-group-here";
 	if (config_load(NULL, overrides, 1, &error) < 0) {
