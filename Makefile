@@ -29,7 +29,7 @@ BUILD    ?= build
 BIN      ?= bin
 OPTFLAGS ?= -O2 -g
 SANFLAGS ?=
-PKGS      = libetpan gmime-3.0 libpcre2-8
+PKGS      = libetpan gmime-3.0 libpcre2-8 libhs
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libetpan's .pc adds Debian's no-pie link specs; keep only -l/-L/-pthread

@@ -57,6 +57,8 @@ int var_imap_timeout;
 int var_rules_time_budget_ms;
 int var_rules_match_limit;
 int var_rules_jit;
+int var_rules_hyperscan;
+char *var_rules_cache_dir;
 char *var_spam_score_header;
 char *var_spam_status_header;
 char *var_spam_report_header;
@@ -190,6 +192,10 @@ const struct config_param config_params[] = {
 	    "PCRE2 match limit per regex run (backtracking steps)"),
 	BOOL("rules_jit", "yes", var_rules_jit,
 	     "JIT-compile rule regexes (no: systems without executable memory)"),
+	BOOL("rules_hyperscan", "yes", var_rules_hyperscan,
+	     "one Hyperscan pass picks the body/rawbody/uri regexes to run"),
+	PATH("rules_cache_dir", "$var_dir/rules-cache", var_rules_cache_dir,
+	     "compiled Hyperscan databases (empty: compile at every load)"),
 	STR("spam_score_header", "X-Spam-Score", var_spam_score_header,
 	    "header field for the score (empty: not added)"),
 	STR("spam_status_header", "X-Spam-Status", var_spam_status_header,

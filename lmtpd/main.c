@@ -74,6 +74,8 @@ static int load_rules(void)
 	opts.time_budget = var_rules_time_budget_ms / 1000.0;
 	opts.match_limit = (unsigned long)var_rules_match_limit;
 	opts.no_jit = !var_rules_jit;
+	opts.no_hyperscan = !var_rules_hyperscan;
+	opts.cache_dir = *var_rules_cache_dir ? var_rules_cache_dir : NULL;
 	rule_lint_init(&lint);
 	rs = rule_set_load((const char *const *)dirs, n, &opts, &lint, &error);
 	if (rs == NULL) {
@@ -91,6 +93,14 @@ static int load_rules(void)
 		msg_info("rules: %d loaded from %zu director%s, %d bad line%s skipped",
 			 loaded, n, n == 1 ? "y" : "ies", lint.errors,
 			 lint.errors == 1 ? "" : "s");
+		if (lint.hyperscan_cached + lint.hyperscan_compiled > 0)
+			msg_info("rules: Hyperscan pass over %d regexes, %d "
+				 "databases from the cache, %d compiled",
+				 lint.hyperscan[RULE_BODY] +
+				 lint.hyperscan[RULE_RAWBODY] +
+				 lint.hyperscan[RULE_URI],
+				 lint.hyperscan_cached,
+				 lint.hyperscan_compiled);
 	}
 	rule_lint_deinit(&lint);
 	rule_dirs_free(&dirs);
@@ -186,6 +196,8 @@ static void prepare_dirs(void)
 	}
 	make_dir(var_var_dir, uid, gid);
 	make_dir(var_db_dir, uid, gid);
+	if (var_rules_cache_dir[0] && var_rules_hyperscan)
+		make_dir(var_rules_cache_dir, uid, gid);
 }
 
 /*

@@ -5,7 +5,12 @@
 # "install" installs the missing ones with apt-get (as root, or via sudo).
 set -u
 action=$1; shift
-build="gcc make pkg-config libetpan-dev libsasl2-modules libgmime-3.0-dev libpcre2-dev libdb5.3-dev zlib1g-dev"
+# Hyperscan: Intel's package on amd64 (the one rspamd links), the portable
+# fork Vectorscan elsewhere; either is fine when pkg-config finds libhs.
+hs=libhyperscan-dev
+[ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] || hs=libvectorscan-dev
+pkg-config --exists libhs 2>/dev/null && hs=""
+build="gcc make pkg-config libetpan-dev libsasl2-modules libgmime-3.0-dev libpcre2-dev libdb5.3-dev zlib1g-dev $hs"
 test="perl python3 db5.3-util dovecot-imapd dovecot-lmtpd dovecot-sieve swaks man-db groff-base spamassassin nodejs valgrind clang"
 # make bench: the peers (spamd with compiled rules, rspamd) and npm for the corpus
 bench="spamassassin spamc sa-compile re2c rspamd dovecot-lmtpd"

@@ -24,6 +24,7 @@
 #include "msg.h"
 #include "mymalloc.h"
 #include "rule_expr.h"
+#include "rule_hs.h"
 #include "rule_prefilter.h"
 #include "rules.h"
 #include "str.h"
@@ -89,6 +90,9 @@ struct rule {
 	double spent;		/* seconds, when profiling */
 	int *lits;		/* prefilter literal ids (body, rawbody) */
 	size_t n_lits;		/* 0: always run */
+	int hs_id;		/* id in its type's Hyperscan pass, or -1 */
+	char *hs_pattern;	/* what it gets, when not pattern (shorter
+				   look-alike tags) */
 };
 
 /* a distinct header request: the string is computed once per message */
@@ -117,6 +121,8 @@ struct rule_set {
 	struct rule_ac *ac[RULE_TYPE_COUNT];	/* prefilters */
 	char **lit_text[RULE_TYPE_COUNT];
 	size_t n_lit[RULE_TYPE_COUNT];
+	struct rule_hs *hs[RULE_TYPE_COUNT];	/* one pass per type */
+	size_t n_hs[RULE_TYPE_COUNT];	/* ids in it: 0 .. n_hs - 1 */
 	size_t n_meta;
 	double required;
 	struct rule_set_options opts;
@@ -128,6 +134,7 @@ struct rule_set {
 	size_t n_plugins;
 	struct kv *tags, *pre, *inter, *post;
 	size_t n_tags, n_pre, n_inter, n_post;
+	struct kv *hs_tags;	/* tags, shortened for Hyperscan */
 	char *replace_start, *replace_end;
 	struct rule_lint *lint;
 	struct rule_lint own_lint;
@@ -244,6 +251,7 @@ static int rule_get(struct rule_set *rs, const char *name)
 	memset(r, 0, sizeof(*r));
 	r->name = mystrdup(name);
 	r->hgroup = -1;
+	r->hs_id = -1;
 	hash_insert(rs, (int)rs->n_rules);
 	return (int)rs->n_rules++;
 }
@@ -259,6 +267,7 @@ static void rule_clear_def(struct rule *r)
 		pcre2_code_free(r->pieces[--r->n_pieces]);
 	MYFREE(&r->pieces);
 	MYFREE(&r->pattern);
+	MYFREE(&r->hs_pattern);
 	MYFREE(&r->why);
 	MYFREE(&r->where);
 	MYFREE(&r->expr_text);
@@ -1335,7 +1344,30 @@ static int load_path(struct rule_set *rs, const char *path, int cf, int depth)
 /* ----------------------------------------------------- finish loading */
 
 /* ReplaceTags: substitute <TAG>, <pre X>, <inter X>, <post X> */
-static char *replace_tags(struct rule_set *rs, const char *re)
+/* does type T have a Hyperscan pass (texts scanned one by one)? */
+static int hs_type(int t)
+{
+	return t == RULE_BODY || t == RULE_RAWBODY || t == RULE_URI;
+}
+
+/* the tag values shortened for Hyperscan, once per load */
+static void hs_tags_build(struct rule_set *rs)
+{
+	size_t i;
+
+	if (rs->hs_tags != NULL)
+		return;
+	rs->hs_tags = mycalloc(rs->n_tags + 1, sizeof(*rs->hs_tags));
+	for (i = 0; i < rs->n_tags; i++) {
+		char *v = rule_hs_simplify_tag(rs->tags[i].value);
+
+		rs->hs_tags[i].key = mystrdup(rs->tags[i].key);
+		rs->hs_tags[i].value = v ? v : mystrdup(rs->tags[i].value);
+	}
+}
+
+static char *replace_tags(struct rule_set *rs, const char *re,
+			  const struct kv *tags)
 {
 	const char *start = rs->replace_start ? rs->replace_start : "<";
 	const char *end = rs->replace_end ? rs->replace_end : ">";
@@ -1399,7 +1431,7 @@ static char *replace_tags(struct rule_set *rs, const char *re)
 			{
 				char *name = mystrndup(lt + 1,
 						       (size_t)(gt - lt - 1));
-				const char *rep = kv_get(rs->tags, rs->n_tags,
+				const char *rep = kv_get(tags, rs->n_tags,
 							 name);
 
 				if (pre != NULL)
@@ -1477,18 +1509,81 @@ static int meta_support(struct rule_set *rs, int idx, int depth)
 	return mask == 0 ? 1 : mask;
 }
 
-/* literals for the body and rawbody rules, one automaton per type */
+
+/*
+ * One Hyperscan pass per type over the regexes of the body, rawbody and
+ * uri rules; a rule left out of it keeps hs_id -1.
+ */
+static void build_hyperscan(struct rule_set *rs)
+{
+	const char **pats = mycalloc(rs->n_rules + 1, sizeof(char *));
+	uint32_t *opts = mycalloc(rs->n_rules + 1, sizeof(uint32_t));
+	int *idx = mycalloc(rs->n_rules + 1, sizeof(int));
+	unsigned char *taken = mycalloc(rs->n_rules + 1, 1);
+	size_t i, n;
+	int t;
+
+	for (t = 0; t < RULE_TYPE_COUNT; t++) {
+		const char *why;
+
+		if (!hs_type(t))
+			continue;
+		for (i = n = 0; i < rs->n_rules; i++) {
+			struct rule *r = &rs->rules[i];
+			uint32_t o = r->re_opts;
+
+			if (!r->enabled || (int)r->type != t)
+				continue;
+			if (r->re != NULL)
+				(void)pcre2_pattern_info(r->re,
+							 PCRE2_INFO_ALLOPTIONS,
+							 &o);
+			pats[n] = r->hs_pattern ? r->hs_pattern : r->pattern;
+			opts[n] = o;
+			idx[n++] = (int)i;
+		}
+		if (n == 0)
+			continue;
+		rs->hs[t] = rule_hs_build(pats, opts, n, rs->opts.cache_dir,
+					  taken, &why);
+		if (rs->hs[t] == NULL) {
+			lint_msg(rs, NULL, 0, "%s rules: no Hyperscan pass (%s); "
+				 "every regex runs on every text",
+				 rule_type_name(t), why);
+			continue;
+		}
+		rs->n_hs[t] = n;
+		rs->lint->hyperscan_bytes += rule_hs_size(rs->hs[t]);
+		rule_hs_counts(rs->hs[t], &rs->lint->hyperscan_cached,
+			       &rs->lint->hyperscan_compiled);
+		for (i = 0; i < n; i++)
+			if (taken[i]) {
+				rs->rules[idx[i]].hs_id = (int)i;
+				rs->lint->hyperscan[t]++;
+			}
+	}
+	free(pats);
+	free(opts);
+	free(idx);
+	free(taken);
+}
+
+/* literals for the body and rawbody rules Hyperscan did not take, one
+   automaton per type */
 static void build_prefilters(struct rule_set *rs)
 {
 	size_t i, k;
 
+	if (!rs->opts.no_hyperscan)
+		build_hyperscan(rs);
 	for (i = 0; i < rs->n_rules; i++) {
 		struct rule *r = &rs->rules[i];
 		char **lits;
 		size_t n;
 		int t = r->type;
 
-		if (!r->enabled || (t != RULE_BODY && t != RULE_RAWBODY))
+		if (!r->enabled || (t != RULE_BODY && t != RULE_RAWBODY) ||
+		    r->hs_id >= 0)
 			continue;
 		if (!rule_prefilter_literals(r->pattern, r->re_opts, &lits, &n))
 			continue;
@@ -1552,8 +1647,13 @@ static void finish(struct rule_set *rs)
 		if (r->type == RULE_HEADER && r->exists)
 			continue;
 		if (r->replace && rs->n_tags > 0) {
-			char *nre = replace_tags(rs, r->pattern);
+			char *nre = replace_tags(rs, r->pattern, rs->tags);
 
+			if (hs_type(r->type)) {
+				hs_tags_build(rs);
+				r->hs_pattern = replace_tags(rs, r->pattern,
+							     rs->hs_tags);
+			}
 			free(r->pattern);
 			r->pattern = nre;
 		}
@@ -1773,6 +1873,7 @@ void rule_set_deinit(struct rule_set **rsp)
 		size_t j;
 
 		rule_ac_deinit(&rs->ac[i]);
+		rule_hs_deinit(&rs->hs[i]);
 		for (j = 0; j < rs->n_lit[i]; j++)
 			free(rs->lit_text[i][j]);
 		free(rs->lit_text[i]);
@@ -1783,6 +1884,8 @@ void rule_set_deinit(struct rule_set **rsp)
 #define FREE_KV(v, n) do { for (i = 0; i < (n); i++) { \
 	free((v)[i].key); free((v)[i].value); } free(v); } while (0)
 	FREE_KV(rs->tags, rs->n_tags);
+	if (rs->hs_tags != NULL)
+		FREE_KV(rs->hs_tags, rs->n_tags);
 	FREE_KV(rs->pre, rs->n_pre);
 	FREE_KV(rs->inter, rs->n_inter);
 	FREE_KV(rs->post, rs->n_post);
@@ -2220,6 +2323,65 @@ static int cmp_ctx_qsort(const void *a, const void *b)
 	return name_idx_cmp(a, b, (void *)qsort_rs);
 }
 
+/*
+ * The Hyperscan pass of type T over the message's texts of that type
+ * (body lines, rawbody lines or URIs) joined by "\n", one scan: for each
+ * regex in the pass, the first text on which it may match, -1 when it
+ * cannot match any (allocated; NULL when the scan failed: run them all).
+ * A regex reported at offset E may match in the text holding E - 1 or a
+ * later one, never an earlier one.
+ */
+static int32_t *hs_first_texts(const struct rule_set *rs,
+			       const struct message *msg, int t)
+{
+	const struct message_text *tx = t == RULE_BODY ? msg->body
+				      : msg->rawbody;
+	size_t n = t == RULE_URI ? msg->n_uris
+		 : t == RULE_BODY ? msg->n_body : msg->n_rawbody;
+	size_t *starts = mymalloc((n + 1) * sizeof(size_t));
+	int64_t *end = mymalloc((rs->n_hs[t] + 1) * sizeof(int64_t));
+	int32_t *first = mymalloc((rs->n_hs[t] + 1) * sizeof(int32_t));
+	struct str all = STR_INIT;
+	size_t j;
+
+	for (j = 0; j < n; j++) {
+		starts[j] = all.len;
+		if (t == RULE_URI)
+			str_appends(&all, msg->uris[j]);
+		else
+			str_append(&all, tx[j].s, tx[j].len);
+		str_appendc(&all, '\n');
+	}
+	memset(end, 0xff, rs->n_hs[t] * sizeof(int64_t));
+	if (rule_hs_scan(rs->hs[t], all.s ? all.s : "", all.len, end) < 0) {
+		MYFREE(&first);
+	} else {
+		for (j = 0; j < rs->n_hs[t]; j++) {
+			size_t lo = 0, hi = n, off;
+
+			if (end[j] <= 0) {
+				first[j] = end[j] == 0 ? 0 : -1;
+				continue;
+			}
+			/* the last text starting at or before E - 1 */
+			off = (size_t)end[j] - 1;
+			while (hi - lo > 1) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (starts[mid] <= off)
+					lo = mid;
+				else
+					hi = mid;
+			}
+			first[j] = (int32_t)lo;
+		}
+	}
+	str_deinit(&all);
+	free(starts);
+	free(end);
+	return first;
+}
+
 void rule_set_score(const struct rule_set *rs, const struct message *msg,
 		    struct rule_result *res)
 {
@@ -2235,6 +2397,7 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 
 	int32_t *first[RULE_TYPE_COUNT] = { NULL }, *last[RULE_TYPE_COUNT] = {
 		NULL };
+	int32_t *hfirst[RULE_TYPE_COUNT] = { NULL };
 
 	memset(res, 0, sizeof(*res));
 	res->required = rs->required;
@@ -2255,15 +2418,28 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 			rule_ac_scan(rs->ac[i], t[j].s, t[j].len, (int32_t)j,
 				     first[i], last[i]);
 	}
+	/* from which body, rawbody or uri text on each regex may match */
+	for (i = 0; i < RULE_TYPE_COUNT; i++)
+		if (rs->hs[i] != NULL)
+			hfirst[i] = hs_first_texts(rs, msg, (int)i);
 	for (i = 0; i < rs->n_order; i++) {
 		const struct rule *r = &rs->rules[rs->order[i]];
 		int hits = 0, err = 0, max = r->maxhits;
+		size_t lo_all = 0;
 
 		double rt0 = rs->opts.profile ? now() : 0;
 
 		if (budget > 0 && (i & 15) == 0 && now() - t0 > budget) {
 			res->timed_out = 1;
 			break;
+		}
+		if (r->hs_id >= 0 && hfirst[r->type] != NULL) {
+			/* not before the text the Hyperscan pass reported */
+			int32_t f = hfirst[r->type][r->hs_id];
+
+			if (f < 0)
+				goto done;	/* cannot match */
+			lo_all = (size_t)f;
 		}
 		switch (r->type) {
 		case RULE_HEADER: {
@@ -2328,6 +2504,8 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 				if ((size_t)l + 1 < hi)
 					hi = (size_t)l + 1;
 			}
+			if (lo_all > lo)
+				lo = lo_all;
 			for (j = lo; j < hi && !err; j++) {
 				hits += run_regex(rs, r, t[j].s, t[j].len,
 						  max > 0 ? max - hits : 0, &err);
@@ -2342,7 +2520,7 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 					 &err);
 			break;
 		case RULE_URI:
-			for (j = 0; j < msg->n_uris && !err; j++) {
+			for (j = lo_all; j < msg->n_uris && !err; j++) {
 				hits += run_regex(rs, r, msg->uris[j],
 						  strlen(msg->uris[j]),
 						  max > 0 ? max - hits : 0, &err);
@@ -2357,6 +2535,7 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 		if (err != 0 && !rs->opts.quiet)
 			msg_warn("rule %s: regex match failed (%d); counted as "
 				 "not hit", r->name, err);
+done:
 		val[rs->order[i]] = hits;
 		if (rs->opts.profile)
 			((struct rule *)r)->spent += now() - rt0;
@@ -2415,6 +2594,7 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 	for (i = 0; i < RULE_TYPE_COUNT; i++) {
 		free(first[i]);
 		free(last[i]);
+		free(hfirst[i]);
 	}
 	str_deinit(&hs);
 }

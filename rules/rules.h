@@ -90,9 +90,14 @@ struct rule_set_options {
 	int no_jit;		/* interpret instead of JIT-compiling (systems
 				   without executable memory; valgrind, which
 				   cannot follow JIT code) */
+	int no_hyperscan;	/* run every body/rawbody/uri regex on every
+				   text instead of those a Hyperscan pass
+				   reports (for comparison and testing) */
+	const char *cache_dir;	/* compiled Hyperscan databases are kept
+				   here (NULL: compiled at every load) */
 };
-/* defaults: 5 s, 1000000, JIT */
-#define RULE_SET_OPTIONS_INIT { 5.0, 1000000UL, 0, 0, 0 }
+/* defaults: 5 s, 1000000, JIT, Hyperscan, no cache */
+#define RULE_SET_OPTIONS_INIT { 5.0, 1000000UL, 0, 0, 0, 0, NULL }
 
 /* what loading found, for "spamtrap rules lint" */
 struct rule_lint {
@@ -108,6 +113,9 @@ struct rule_lint {
 	int plugins;		/* loadplugin lines */
 	int files;		/* files read */
 	int prefiltered;	/* body/rawbody rules with a literal prefilter */
+	int hyperscan[RULE_TYPE_COUNT];	/* rules in a Hyperscan pass */
+	size_t hyperscan_bytes;	/* their compiled databases */
+	int hyperscan_cached, hyperscan_compiled;	/* databases */
 	struct str messages;	/* every warning, one per line */
 };
 

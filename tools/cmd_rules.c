@@ -58,6 +58,8 @@ static struct rule_set *load(char **dirs, size_t n, struct rule_lint *lint,
 	opts.time_budget = var_rules_time_budget_ms / 1000.0;
 	opts.match_limit = (unsigned long)var_rules_match_limit;
 	opts.no_jit = !var_rules_jit;
+	opts.no_hyperscan = !var_rules_hyperscan;
+	opts.cache_dir = *var_rules_cache_dir ? var_rules_cache_dir : NULL;
 	opts.quiet = quiet;
 	opts.profile = profile;
 	rs = rule_set_load((const char *const *)dirs, n, &opts, lint, &error);
@@ -135,6 +137,12 @@ static int rules_lint(int argc, char **argv)
 	       lint.meta_partial);
 	printf("plugins loaded: %d; ignored settings: %d; lang lines: %d\n",
 	       lint.plugins, lint.ignored_settings, lint.lang_lines);
+	printf("run only where a Hyperscan pass says they may match: body %d, "
+	       "rawbody %d, uri %d (%d databases from the cache, %d compiled, "
+	       "%zu kB)\n", lint.hyperscan[RULE_BODY],
+	       lint.hyperscan[RULE_RAWBODY], lint.hyperscan[RULE_URI],
+	       lint.hyperscan_cached, lint.hyperscan_compiled,
+	       lint.hyperscan_bytes / 1024);
 	printf("body and rawbody rules with a literal prefilter: %d of %d\n",
 	       lint.prefiltered, lint.loaded[RULE_BODY] +
 	       lint.loaded[RULE_RAWBODY]);

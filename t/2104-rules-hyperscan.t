@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+# 2104-rules-hyperscan - the Hyperscan pass changes how fast the rules
+# run, never what they find: over a sample of the SpamAssassin public
+# corpus scored with the full Debian SpamAssassin rule set, the hits with
+# the pass (rules_hyperscan = yes, the default) are exactly the hits
+# without it (every body, rawbody and uri regex run on every text).
+# Also: lint reports the pass, a second load takes its databases from
+# rules_cache_dir, and a damaged cache file is compiled again.
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "lib"))
+import spamtrap  # noqa: E402
+
+SAMPLE = int(os.environ.get("HYPERSCAN_SAMPLE", "1000"))
+RULES = [os.path.join(spamtrap.top(), "rules", "shipped"),
+         "/usr/share/spamassassin", "/etc/spamassassin"]
+SPAMTRAP = os.path.join(spamtrap.bin_dir(), "spamtrap")
+t = spamtrap.Tap()
+
+
+def run(args, cache, **kw):
+    return subprocess.run([SPAMTRAP, "-c", "/dev/null",
+                           "-o", "rules_cache_dir=" + cache] + args,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, errors="replace", **kw)
+
+
+def lint(cache):
+    r = run(["rules", "lint"] + RULES, cache)
+    m = re.search(r"Hyperscan pass says they may match: body (\d+), "
+                  r"rawbody (\d+), uri (\d+) \((\d+) databases from the "
+                  r"cache, (\d+) compiled", r.stdout)
+    return r, m
+
+
+def hits(cache, files, hyperscan):
+    rules = sum([["--rules", d] for d in RULES], [])
+    r = subprocess.run(["xargs", "-d", "\\n", "-s", "2000000", SPAMTRAP,
+                        "-c", "/dev/null", "-o", "rules_cache_dir=" + cache,
+                        "-o", "rules_hyperscan=" + hyperscan, "score",
+                        "--hits"] + rules,
+                       input="\n".join(files) + "\n",
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, errors="replace")
+    out = {}
+    for line in r.stdout.splitlines():
+        path, _, names = line.partition(": ")
+        out[path] = set(names.split())
+    return r, out
+
+
+def main():
+    tmp = spamtrap.short_tempdir("st-hs-")
+    cache = os.path.join(tmp, "rules-cache")
+    try:
+        files = spamtrap.corpus_sample(SAMPLE)
+    except RuntimeError as e:
+        t.ok(False, "corpus: %s" % e)
+        return t.done()
+    t.is_(len(files), SAMPLE, "sample of %d corpus messages" % SAMPLE)
+
+    r, m = lint(cache)
+    t.ok(r.returncode == 0 and m is not None, "lint reports the pass")
+    if m is None:
+        t.diag(r.stdout[-2000:] + r.stderr[-2000:])
+        return t.done()
+    body, raw, uri, cached, compiled = map(int, m.groups())
+    t.ok(body > 500 and raw > 40 and uri > 100,
+         "body %d, rawbody %d, uri %d regexes in the pass" % (body, raw, uri))
+    t.ok(cached == 0 and compiled > 0,
+         "first load compiles (%d databases)" % compiled)
+    dbs = [f for f in os.listdir(cache) if f.startswith("hs-")]
+    t.is_(len(dbs), compiled, "each compiled database is kept in the cache")
+
+    r, m = lint(cache)
+    t.ok(m is not None and int(m.group(4)) == compiled and
+         int(m.group(5)) == 0, "second load: all from the cache")
+
+    # a damaged file is not trusted: compiled again, and replaced
+    victim = os.path.join(cache, sorted(dbs)[0])
+    with open(victim, "r+b") as f:
+        f.seek(16)
+        f.write(b"\xff" * 64)
+    r, m = lint(cache)
+    t.ok(m is not None and int(m.group(5)) == 1 and
+         int(m.group(4)) == compiled - 1,
+         "a damaged cache file is compiled again")
+    r, m = lint(cache)
+    t.ok(m is not None and int(m.group(5)) == 0, "and replaced")
+
+    r1, with_hs = hits(cache, files, "yes")
+    r2, without = hits(cache, files, "no")
+    t.ok(r1.returncode == 0 and r2.returncode == 0, "both runs scored")
+    t.is_(len(with_hs), SAMPLE, "scored every message with the pass")
+    t.is_(len(without), SAMPLE, "scored every message without it")
+    differ = [p for p in without if with_hs.get(p) != without[p]]
+    t.ok(not differ, "the same hits with and without the pass on %d "
+         "messages" % len(without))
+    for p in differ[:5]:
+        t.diag("%s: only with %s, only without %s" % (
+            p, sorted(with_hs.get(p, set()) - without[p]),
+            sorted(without[p] - with_hs.get(p, set()))))
+    n_hits = sum(len(v) for v in without.values())
+    t.ok(n_hits > 10 * SAMPLE, "%d hits compared" % n_hits)
+    spamtrap.remove_tree(tmp)
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
