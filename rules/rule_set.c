@@ -38,6 +38,8 @@
 #define RULE_MAX_IF		64	/* if/ifplugin nesting */
 #define RULE_DEFAULT_REQUIRED	5.0
 #define RULE_SA_VERSION		4.000001	/* what "if version" sees */
+#define DFA_MAX_ENDS		256	/* ends of X kept from one start */
+#define DFA_WORKSPACE		20000	/* ints, pcre2_dfa_match's */
 
 enum rule_status {
 	ST_OK,
@@ -73,6 +75,8 @@ struct rule {
 	int jit;		/* re is JIT compiled: call pcre2_jit_match */
 	pcre2_code **pieces;	/* a pattern too large for PCRE2, split */
 	size_t n_pieces;
+	pcre2_code *rep;	/* or the group X of a too large (?:X){n}... */
+	int rep_n;		/* ... whose n repeats are chained here */
 	/* header rules */
 	int hgroup;		/* index into header groups */
 	int negate, exists;
@@ -129,6 +133,8 @@ struct rule_set {
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *jit_stack;
 	pcre2_match_data *md;
+	pcre2_match_data *md_dfa;	/* every end of a DFA match */
+	int *dfa_ws;			/* its workspace */
 	/* loading state */
 	char **plugins;
 	size_t n_plugins;
@@ -266,6 +272,9 @@ static void rule_clear_def(struct rule *r)
 	while (r->n_pieces > 0)
 		pcre2_code_free(r->pieces[--r->n_pieces]);
 	MYFREE(&r->pieces);
+	if (r->rep != NULL)
+		pcre2_code_free(r->rep);
+	r->rep = NULL;
 	MYFREE(&r->pattern);
 	MYFREE(&r->hs_pattern);
 	MYFREE(&r->why);
@@ -596,6 +605,55 @@ static int split_compile(struct rule *r, const char *pattern, int depth)
 				return -1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * A pattern that is one repeated group, (?:X){n}, (?:X){n,} or
+ * (?:X){n,m}, whose repeats make it too large while X alone is not:
+ * compile X; run_repeat() chains n matches of X.  (A match of the whole
+ * exists exactly when n matches of X follow each other; more repeats
+ * are optional.)  0, or -1 when the pattern is not of that form.
+ */
+#define REPEAT_MAX	50
+
+static int repeat_compile(struct rule *r)
+{
+	const char *p = r->pattern, *q;
+	struct str err = STR_INIT, inner = STR_INIT;
+	int depth = 0;
+	unsigned long n;
+	char *end;
+
+	if (strncmp(p, "(?:", 3) != 0 || (r->tflags & TF_MULTIPLE))
+		return -1;
+	for (q = p; *q; q++) {
+		if (*q == '\\' && q[1] != '\0')
+			q++;
+		else if (*q == '[')
+			q = pat_skip_class(q) - 1;
+		else if (*q == '(')
+			depth++;
+		else if (*q == ')' && --depth == 0)
+			break;
+	}
+	if (*q != ')' || q[1] != '{' || !isdigit((unsigned char)q[2]))
+		return -1;
+	n = strtoul(q + 2, &end, 10);
+	if (*end == ',') {
+		end++;
+		while (isdigit((unsigned char)*end))
+			end++;
+	}
+	if (*end != '}' || end[1] != '\0' || n < 1 || n > REPEAT_MAX)
+		return -1;
+	str_append(&inner, p, (size_t)(q + 1 - p));
+	r->rep = compile_regex(inner.s, r->re_opts, &err, NULL);
+	str_deinit(&inner);
+	str_deinit(&err);
+	if (r->rep == NULL)
+		return -1;
+	r->rep_n = (int)n;
 	return 0;
 }
 
@@ -1672,7 +1730,8 @@ static void finish(struct rule_set *rs)
 			}
 			if (r->re == NULL &&
 			    code == PCRE2_ERROR_PATTERN_TOO_LARGE) {
-				if (split_compile(r, r->pattern, 0) == 0) {
+				if (split_compile(r, r->pattern, 0) == 0 ||
+				    repeat_compile(r) == 0) {
 					str_deinit(&err);
 					continue;
 				}
@@ -1844,6 +1903,8 @@ struct rule_set *rule_set_load(const char *const *dirs, size_t n_dirs,
 	if (rs->jit_stack != NULL)
 		pcre2_jit_stack_assign(rs->mctx, NULL, rs->jit_stack);
 	rs->md = pcre2_match_data_create(32, NULL);
+	rs->md_dfa = pcre2_match_data_create(DFA_MAX_ENDS, NULL);
+	rs->dfa_ws = mymalloc(DFA_WORKSPACE * sizeof(int));
 	rs->lint = NULL;
 	return rs;
 }
@@ -1893,6 +1954,9 @@ void rule_set_deinit(struct rule_set **rsp)
 	free(rs->replace_end);
 	if (rs->md)
 		pcre2_match_data_free(rs->md);
+	if (rs->md_dfa != NULL)
+		pcre2_match_data_free(rs->md_dfa);
+	free(rs->dfa_ws);
 	if (rs->mctx)
 		pcre2_match_context_free(rs->mctx);
 	if (rs->jit_stack)
@@ -2252,6 +2316,135 @@ static int run_one(const struct rule_set *rs, const struct rule *r,
 		   pcre2_code *re, int jit, const char *s, size_t len, int max,
 		   int *error);
 
+/*
+ * Does (?:X){n} match S?  From each place where X matches (found with
+ * the compiled X, leftmost first), follow every way X can match there
+ * (pcre2_dfa_match gives all the ends from one start) n times over;
+ * a chain of n is a match.  The ends found from a position are kept,
+ * so each position costs one DFA run however many chains pass by.
+ */
+struct rep_memo {
+	int32_t *at;		/* per position: index into ends, -1 unknown */
+	int32_t *n;		/* how many ends */
+	size_t *ends;
+	size_t n_ends, cap_ends;
+};
+
+static int rep_ends(const struct rule_set *rs, const struct rule *r,
+		    const char *s, size_t len, size_t q, struct rep_memo *mm,
+		    int *error)
+{
+	PCRE2_SIZE *ov;
+	int got, j;
+
+	if (mm->at[q] >= 0)
+		return 0;
+	got = pcre2_dfa_match(r->rep, (PCRE2_SPTR)s, len, q, PCRE2_ANCHORED,
+			      rs->md_dfa, rs->mctx, rs->dfa_ws, DFA_WORKSPACE);
+	mm->at[q] = (int32_t)mm->n_ends;
+	mm->n[q] = 0;
+	if (got == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (got < 0) {
+		*error = got;
+		return -1;
+	}
+	if (got == 0)		/* more ends than kept */
+		got = DFA_MAX_ENDS;
+	ov = pcre2_get_ovector_pointer(rs->md_dfa);
+	if (mm->n_ends + (size_t)got > mm->cap_ends) {
+		mm->cap_ends = (mm->n_ends + (size_t)got) * 2;
+		mm->ends = myrealloc(mm->ends, mm->cap_ends * sizeof(size_t));
+	}
+	for (j = 0; j < got; j++)
+		if (ov[2 * j + 1] <= len)
+			mm->ends[mm->n_ends + (size_t)mm->n[q]++] = ov[2 * j + 1];
+	mm->n_ends += (size_t)mm->n[q];
+	return 0;
+}
+
+static int run_repeat(const struct rule_set *rs, const struct rule *r,
+		      const char *s, size_t len, int *error)
+{
+	PCRE2_SIZE start = 0;
+	unsigned char *seen = mycalloc(len + 1, 1);
+	unsigned char *is_start = mycalloc(len + 1, 1);
+	size_t *starts = mymalloc((len + 1) * sizeof(size_t));
+	size_t *cur = mymalloc((len + 1) * sizeof(size_t));
+	size_t *next = mymalloc((len + 1) * sizeof(size_t));
+	struct rep_memo mm = { NULL, NULL, NULL, 0, 0 };
+	size_t n_starts = 0, si;
+	int found = 0;
+
+	/*
+	 * Every match of X in the chain but the first begins where the
+	 * one before ends: all are places where X can start.  Find those
+	 * first (JIT, cheap); fewer than n of them, and there is no chain.
+	 */
+	while (start <= len) {
+		int rc = pcre2_match(r->rep, (PCRE2_SPTR)s, len, start, 0,
+				     rs->md, rs->mctx);
+		PCRE2_SIZE m;
+
+		if (rc == PCRE2_ERROR_NOMATCH)
+			break;
+		if (rc < 0) {
+			*error = rc;
+			break;
+		}
+		m = pcre2_get_ovector_pointer(rs->md)[0];
+		starts[n_starts++] = m;
+		is_start[m] = 1;
+		start = m + 1;
+	}
+	if (*error || n_starts < (size_t)r->rep_n)
+		goto out;
+	mm.at = mymalloc((len + 1) * sizeof(int32_t));
+	mm.n = mymalloc((len + 1) * sizeof(int32_t));
+	memset(mm.at, 0xff, (len + 1) * sizeof(int32_t));
+	for (si = 0; si < n_starts && !found && !*error; si++) {
+		size_t n_cur = 1, k, i;
+
+		cur[0] = starts[si];
+		for (k = 0; k < (size_t)r->rep_n && n_cur > 0 && !*error;
+		     k++) {
+			size_t n_next = 0;
+			int last = k + 1 == (size_t)r->rep_n;
+			int32_t j;
+
+			memset(seen, 0, len + 1);
+			for (i = 0; i < n_cur; i++) {
+				if (rep_ends(rs, r, s, len, cur[i], &mm,
+					     error) < 0)
+					break;
+				for (j = 0; j < mm.n[cur[i]]; j++) {
+					size_t e = mm.ends[mm.at[cur[i]] + j];
+
+					/* X goes on only where it can start */
+					if (!seen[e] && (last || is_start[e])) {
+						seen[e] = 1;
+						next[n_next++] = e;
+					}
+				}
+			}
+			memcpy(cur, next, n_next * sizeof(size_t));
+			n_cur = n_next;
+		}
+		if (n_cur > 0 && !*error)
+			found = 1;
+	}
+out:
+	free(seen);
+	free(is_start);
+	free(starts);
+	free(cur);
+	free(next);
+	free(mm.at);
+	free(mm.n);
+	free(mm.ends);
+	return found;
+}
+
 /* count matches of R in S (LEN); stops at the first unless multiple */
 static int run_regex(const struct rule_set *rs, const struct rule *r,
 		     const char *s, size_t len, int max, int *error)
@@ -2261,6 +2454,8 @@ static int run_regex(const struct rule_set *rs, const struct rule *r,
 
 	if (r->re != NULL)
 		return run_one(rs, r, r->re, r->jit, s, len, max, error);
+	if (r->rep != NULL)
+		return run_repeat(rs, r, s, len, error);
 	/* a split pattern: the pieces' union (counts add up) */
 	for (i = 0; i < r->n_pieces && !*error; i++) {
 		hits += run_one(rs, r, r->pieces[i], 0, s, len,

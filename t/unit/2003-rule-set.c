@@ -603,6 +603,63 @@ static void test_huge_regex(void)
 	str_deinit(&msg);
 }
 
+/*
+ * A repeated group too large for PCRE2 as a whole, as SpamAssassin's
+ * __FILL_THIS_FORM_LONG rules: (?:X){5} with X alone small enough.  The
+ * repeats are chained over every way X can match, so a match needing
+ * the shorter alternatives is found.
+ */
+static void test_huge_repeat(void)
+{
+	static const struct {
+		const char *body;
+		int hit;
+	} cases[] = {
+		{ "w0001w0002w0003w0004w0005 x", 1 },
+		{ "see w0001w0002w0003w0004 x", 0 },
+		{ "ababw0001 x", 1 },	/* a,b,a,b,w0001; ab,ab,w0001 is 3 */
+		{ "abw0001 x", 0 },	/* at most 3 */
+		{ "nothing", 0 },
+	};
+	struct str file = STR_INIT;
+	struct rule_lint lint;
+	struct rule_set *rs;
+	size_t c;
+	int i;
+
+	clean_dir();
+	if (mkdir(dir, 0700) < 0)
+		perror(dir);
+	str_appends(&file, "body HUGE_REPEAT /(?:");
+	for (i = 0; i < 2000; i++)
+		str_printf(&file, "w%04d|", i);
+	str_appends(&file, "ab|a|b){5}/\nscore HUGE_REPEAT 2\n");
+	write_file("rep.cf", file.s);
+	rs = load(&lint);
+	TEST_IS_INT(lint.errors, 0, "huge repeat: not a bad line");
+	TEST_OK(rs != NULL && lint.loaded[RULE_BODY] == 1 &&
+		lint.unsupported[RULE_BODY] == 0,
+		"huge repeat: loaded (%d body rules, %d unsupported)",
+		lint.loaded[RULE_BODY], lint.unsupported[RULE_BODY]);
+	for (c = 0; rs != NULL && c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct str msg = STR_INIT;
+		struct rule_result res;
+		struct message *m;
+
+		str_printf(&msg, "Subject: x\n\n%s\n", cases[c].body);
+		m = message_parse(msg.s, msg.len);
+		rule_set_score(rs, m, &res);
+		TEST_IS_INT(hit(&res, "HUGE_REPEAT"), cases[c].hit,
+			    "huge repeat: \"%s\"", cases[c].body);
+		rule_result_deinit(&res);
+		message_deinit(&m);
+		str_deinit(&msg);
+	}
+	rule_set_deinit(&rs);
+	rule_lint_deinit(&lint);
+	str_deinit(&file);
+}
+
 /* \x{0456} names a character: matched in the UTF-8 body, not refused */
 static void test_code_points(void)
 {
@@ -645,6 +702,7 @@ int main(void)
 	test_include_loops();
 	test_if_words();
 	test_huge_regex();
+	test_huge_repeat();
 	test_code_points();
 	clean_dir();
 	return test_done();
