@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -33,6 +34,7 @@
 #define HS_CHUNK	48	/* patterns per database, about: compile time
 				   grows faster than the number of patterns,
 				   scan time with the number of databases */
+#define HS_MAX_THREADS	4	/* compiling databases at once */
 #define HS_CACHE_DAYS	30	/* cached databases unused that long go */
 #define HS_MAX_REPEAT	10	/* larger bounded repeats are widened */
 
@@ -575,73 +577,104 @@ static void cache_prune(const char *dir)
 	(void)closedir(d);
 }
 
+/* one database to load or compile, possibly in a thread of its own */
+struct chunk {
+	const char **e;		/* expressions, flags, ids: the chunk's own */
+	unsigned *f, *id;	/* copies (the compiler may drop some) */
+	size_t n;
+	const char *cache_dir;
+	hs_database_t *db;	/* the result, or NULL */
+	int cached;		/* loaded from the cache (else compiled) */
+};
+
 /*
- * One more database for HS over N expressions (from the cache when it
- * has them); a pattern the compiler refuses is dropped and the rest
- * tried again.
+ * Load the chunk's database from the cache, or compile it; a pattern
+ * the compiler refuses is dropped and the rest tried again.  A cached
+ * database holds the whole chunk: a chunk from which a pattern was
+ * dropped is not cached (the cache keeps no list of what a database
+ * holds), it is compiled again next time.
  */
-static void compile_chunk(struct rule_hs *hs, const char *cache_dir,
-			  const char *const *exprs, const unsigned *flags,
-			  const unsigned *ids, size_t n, unsigned char *taken)
+static void chunk_build(struct chunk *c)
 {
-	const char **e = mycalloc(n + 1, sizeof(char *));
-	unsigned *f = mycalloc(n + 1, sizeof(unsigned));
-	unsigned *id = mycalloc(n + 1, sizeof(unsigned));
-	hs_database_t *db = NULL;
-	size_t i, size = 0;
 	char key[33];
 	int dropped = 0;
+	size_t i;
 
-	memcpy(e, exprs, n * sizeof(*e));
-	memcpy(f, flags, n * sizeof(*f));
-	memcpy(id, ids, n * sizeof(*id));
-	/*
-	 * A cached database holds the whole chunk: a chunk from which the
-	 * compiler dropped a pattern is not cached (it keeps no list of
-	 * what it holds), it is compiled again next time.
-	 */
-	if (cache_dir != NULL) {
-		cache_key(e, f, id, n, key);
-		if ((db = cache_load(cache_dir, key)) != NULL)
-			hs->from_cache++;
+	if (c->cache_dir != NULL) {
+		cache_key(c->e, c->f, c->id, c->n, key);
+		if ((c->db = cache_load(c->cache_dir, key)) != NULL) {
+			c->cached = 1;
+			return;
+		}
 	}
-	while (db == NULL && n > 0) {
+	while (c->n > 0) {
 		hs_compile_error_t *err = NULL;
 
-		if (hs_compile_multi(e, f, id, (unsigned)n, HS_MODE_BLOCK,
-				     NULL, &db, &err) == HS_SUCCESS) {
-			hs->compiled++;
-			if (cache_dir != NULL && !dropped)
-				cache_save(cache_dir, key, db);
-			break;
+		if (hs_compile_multi(c->e, c->f, c->id, (unsigned)c->n,
+				     HS_MODE_BLOCK, NULL, &c->db, &err) ==
+		    HS_SUCCESS) {
+			if (c->cache_dir != NULL && !dropped)
+				cache_save(c->cache_dir, key, c->db);
+			return;
 		}
-		db = NULL;
+		c->db = NULL;
 		if (err == NULL || err->expression < 0 ||
-		    (size_t)err->expression >= n) {
+		    (size_t)err->expression >= c->n) {
 			hs_free_compile_error(err);
-			break;	/* not one pattern's fault */
+			return;	/* not one pattern's fault */
 		}
 		i = (size_t)err->expression;
 		hs_free_compile_error(err);
-		memmove(e + i, e + i + 1, (n - i - 1) * sizeof(*e));
-		memmove(f + i, f + i + 1, (n - i - 1) * sizeof(*f));
-		memmove(id + i, id + i + 1, (n - i - 1) * sizeof(*id));
-		n--;
+		memmove(c->e + i, c->e + i + 1, (c->n - i - 1) * sizeof(*c->e));
+		memmove(c->f + i, c->f + i + 1, (c->n - i - 1) * sizeof(*c->f));
+		memmove(c->id + i, c->id + i + 1,
+			(c->n - i - 1) * sizeof(*c->id));
+		c->n--;
 		dropped = 1;
 	}
-	if (db != NULL && hs_alloc_scratch(db, &hs->scratch) == HS_SUCCESS) {
-		hs->db = myrealloc(hs->db, (hs->n_db + 1) * sizeof(*hs->db));
-		hs->db[hs->n_db++] = db;
-		if (hs_database_size(db, &size) == HS_SUCCESS)
-			hs->size += size;
-		for (i = 0; i < n; i++)
-			taken[id[i]] = 1;
-	} else if (db != NULL) {
-		hs_free_database(db);
+}
+
+/* compile threads share the list of chunks */
+struct chunk_queue {
+	struct chunk *chunks;
+	size_t n, next;
+	pthread_mutex_t lock;
+};
+
+static void *chunk_worker(void *vq)
+{
+	struct chunk_queue *q = vq;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&q->lock);
+		i = q->next++;
+		pthread_mutex_unlock(&q->lock);
+		if (i >= q->n)
+			return NULL;
+		chunk_build(&q->chunks[i]);
 	}
-	free(e);
-	free(f);
-	free(id);
+}
+
+/* build every chunk, on as many threads as there are CPUs (at most 4) */
+static void chunks_build(struct chunk *chunks, size_t n)
+{
+	struct chunk_queue q = { chunks, n, 0, PTHREAD_MUTEX_INITIALIZER };
+	pthread_t th[HS_MAX_THREADS];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cpus > 1 ? (size_t)cpus : 1, started = 0, i;
+
+	if (want > HS_MAX_THREADS)
+		want = HS_MAX_THREADS;
+	if (want > n)
+		want = n;
+	for (i = 1; i < want; i++)
+		if (pthread_create(&th[started], NULL, chunk_worker, &q) == 0)
+			started++;
+	(void)chunk_worker(&q);	/* this thread works too */
+	for (i = 0; i < started; i++)
+		(void)pthread_join(th[i], NULL);
 }
 
 struct rule_hs *rule_hs_build(const char *const *patterns,
@@ -652,11 +685,9 @@ struct rule_hs *rule_hs_build(const char *const *patterns,
 	char **exprs = mycalloc(n + 1, sizeof(char *));
 	unsigned *flags = mycalloc(n + 1, sizeof(unsigned));
 	unsigned *ids = mycalloc(n + 1, sizeof(unsigned));
-	size_t i, m = 0, b, buckets = 1;
+	size_t i, m = 0, b, buckets = 1, n_chunks = 0;
 	struct rule_hs *hs = NULL;
-	const char **be = mycalloc(n + 1, sizeof(char *));
-	unsigned *bf = mycalloc(n + 1, sizeof(unsigned));
-	unsigned *bi = mycalloc(n + 1, sizeof(unsigned));
+	struct chunk *chunks;
 
 	if (!cache_dir_ready(cache_dir))
 		cache_dir = NULL;
@@ -689,22 +720,56 @@ struct rule_hs *rule_hs_build(const char *const *patterns,
 	hs = mycalloc(1, sizeof(*hs));
 	while (buckets * HS_CHUNK < m)
 		buckets *= 2;
+	chunks = mycalloc(buckets, sizeof(*chunks));
 	for (b = 0; b < buckets; b++) {
-		size_t k = 0;
+		struct chunk *c = &chunks[n_chunks];
 
+		c->e = mycalloc(m + 1, sizeof(char *));
+		c->f = mycalloc(m + 1, sizeof(unsigned));
+		c->id = mycalloc(m + 1, sizeof(unsigned));
+		c->cache_dir = cache_dir;
 		for (i = 0; i < m; i++) {
 			if (text_hash(exprs[i]) % buckets != b)
 				continue;
-			be[k] = exprs[i];
-			bf[k] = flags[i];
-			bi[k++] = ids[i];
+			c->e[c->n] = exprs[i];
+			c->f[c->n] = flags[i];
+			c->id[c->n++] = ids[i];
 		}
-		if (k > 0)
-			compile_chunk(hs, cache_dir, be, bf, bi, k, taken);
+		if (c->n > 0) {
+			n_chunks++;
+		} else {
+			free(c->e);
+			free(c->f);
+			free(c->id);
+			memset(c, 0, sizeof(*c));
+		}
 	}
-	free(be);
-	free(bf);
-	free(bi);
+	chunks_build(chunks, n_chunks);
+	for (b = 0; b < n_chunks; b++) {
+		struct chunk *c = &chunks[b];
+		size_t size = 0;
+
+		if (c->db != NULL &&
+		    hs_alloc_scratch(c->db, &hs->scratch) == HS_SUCCESS) {
+			hs->db = myrealloc(hs->db,
+					   (hs->n_db + 1) * sizeof(*hs->db));
+			hs->db[hs->n_db++] = c->db;
+			if (hs_database_size(c->db, &size) == HS_SUCCESS)
+				hs->size += size;
+			if (c->cached)
+				hs->from_cache++;
+			else
+				hs->compiled++;
+			for (i = 0; i < c->n; i++)
+				taken[c->id[i]] = 1;
+		} else if (c->db != NULL) {
+			hs_free_database(c->db);
+		}
+		free(c->e);
+		free(c->f);
+		free(c->id);
+	}
+	free(chunks);
 	if (cache_dir != NULL)
 		cache_prune(cache_dir);
 	if (hs->n_db == 0) {
