@@ -386,7 +386,11 @@ void qstore_prefs_deinit(struct qstore_prefs *p);
  */
 int qstore_prefs_apply(struct qstore_prefs *p, const char *name,
 		       const char *value, const char **error_r);
-/* The effective preferences of USER (NULL or "": the site's). */
+/*
+ * The effective preferences of USER (NULL or "": the site's) into P_R,
+ * which it initializes (do not qstore_prefs_init() it first: that copy
+ * would leak); qstore_prefs_deinit() it afterwards, also on failure.
+ */
 int qstore_prefs_get(struct qstore *qs, const char *user,
 		     struct qstore_prefs *p_r, char **error_r,
 		     enum errkind *kind_r);

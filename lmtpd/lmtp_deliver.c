@@ -171,7 +171,7 @@ static int check_rcpt(void *ctx, const struct lmtp_transaction *t,
 	/* an early reject is a courtesy: any failure here decides later */
 	if ((qs = deliver_db(d, &kind, &error)) == NULL)
 		return 0;
-	qstore_prefs_init(&prefs);
+	/* qstore_prefs_get() initializes prefs, even when it fails */
 	if (qstore_prefs_get(qs, rcpt->addr.user, &prefs, &error, &kind) < 0 ||
 	    prefs.opt_out) {
 		qstore_prefs_deinit(&prefs);
@@ -312,7 +312,6 @@ static void decide(struct delivery *dv, const struct lmtp_rcpt *r,
 	struct policy_result pr;
 	const char *user = r->addr.user;
 
-	qstore_prefs_init(&p->prefs);
 	if (qstore_prefs_get(dv->qs, user, &p->prefs, &p->error, &p->kind) < 0)
 		return;
 	memset(&in, 0, sizeof(in));
