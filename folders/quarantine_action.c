@@ -90,6 +90,7 @@ quarantine_action_accept(struct qstore *qs, const char *id,
 			msg_warn("incident=%s: reading preferences of %s: %s", id,
 				 inc.user, error);
 			MYFREE(&error);
+			qstore_prefs_deinit(&prefs);	/* set even on failure */
 		} else {
 			if (prefs.accept_allows_sender) {
 				str_printf(&comment, "accepted incident %s", id);
