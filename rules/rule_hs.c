@@ -689,6 +689,15 @@ struct rule_hs *rule_hs_build(const char *const *patterns,
 	struct rule_hs *hs = NULL;
 	struct chunk *chunks;
 
+	if (hs_valid_platform() != HS_SUCCESS) {
+		/* Hyperscan needs SSSE3 on x86: without it, no pass */
+		*why_r = "this CPU cannot run Hyperscan";
+		memset(taken, 0, n);
+		free(exprs);
+		free(flags);
+		free(ids);
+		return NULL;
+	}
 	if (!cache_dir_ready(cache_dir))
 		cache_dir = NULL;
 	*why_r = "no pattern Hyperscan can take";
