@@ -4,13 +4,13 @@
  *
  * Internal to the rule engine; no network I/O (the rDNS of a relay is the
  * one written in the header, as in SpamAssassin).  Each Received: field,
- * newest first, is parsed into a relay
+ * newest first, is read into a relay
  *	[ ip=1.2.3.4 rdns=host.example helo=helo.example by=mx.example
  *	  ident= envfrom= intl=0 id=4F2A3B auth= msa=0 ]
  * or skipped (a local handover, a fetchmail or qmail-scanner line), or
- * found unparseable.  The values of the originating_ip_headers (default
- * X-Originating-IP and the like, from the stock rules) are appended as
- * relays "from X-Originating-IP: <ip>" with no "by".
+ * found unparseable (received_field.h says how).  The values of the
+ * originating_ip_headers (default X-Originating-IP and the like, from the
+ * stock rules) are appended as relays with only an ip.
  *
  * Walking the relays from the newest, each one is trusted while the
  * chain of trust holds, and internal while it holds for internal_networks:
@@ -32,8 +32,7 @@
  * one space ("" when none).
  *
  * Bounds SpamAssassin does not have: the first 200 Received: fields of a
- * message are looked at, the first 8 KiB of each, and a pattern that hits
- * the PCRE2 match limit counts as not matching.
+ * message are looked at, and the first 8 KiB of each.
  */
 #ifndef SPAMTRAP_RECEIVED_H
 #define SPAMTRAP_RECEIVED_H
@@ -43,11 +42,10 @@
 #include "message.h"
 #include "str.h"
 
-/* the trust settings and the compiled parser, one per rule set */
+/* the trust settings, one per rule set */
 struct received_conf;
 
-/* JIT: JIT-compile the patterns (not under valgrind) */
-struct received_conf *received_conf_new(int jit);
+struct received_conf *received_conf_new(void);
 void received_conf_deinit(struct received_conf **confp);
 
 /*
@@ -82,8 +80,7 @@ enum received_line {
 
 /* parse one Received: value (unfolded or not) on its own, without the
    state carried between fields; received_relay_free() frees *relay */
-enum received_line received_parse_line(const struct received_conf *conf,
-				       const char *value,
+enum received_line received_parse_line(const char *value,
 				       struct received_relay *relay);
 void received_relay_free(struct received_relay *relay);
 /* "[ ip=... msa=0 ]" appended to OUT */

@@ -1753,7 +1753,7 @@ struct rule_set *rule_set_load(const char *const *dirs, size_t n_dirs,
 		lint = &rs->own_lint;
 	}
 	rs->lint = lint;
-	rs->rcvd = received_conf_new(regex_jit);
+	rs->rcvd = received_conf_new();
 	for (i = 0; i < n_dirs; i++)
 		if (load_path(rs, dirs[i], 0, 0) == 0)
 			readable++;

@@ -1,8 +1,9 @@
 /*
  * libFuzzer target: the relays of a message (rules/received.h) from an
  * arbitrary header section, with and without trusted_networks, and each
- * of its lines as a trust directive entry (rules/netset.h).  Nothing may
- * crash, leak, or take more than the match limit allows.
+ * of its lines as a Received: value on its own (rules/received_field.h)
+ * and as a trust directive entry (rules/netset.h).  Nothing may crash or
+ * leak.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,8 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int i;
 
 	if (inferred == NULL) {
-		inferred = received_conf_new(1);
-		configured = received_conf_new(1);
+		inferred = received_conf_new();
+		configured = received_conf_new();
 		received_conf_directive(configured, "originating_ip_headers",
 					"X-Originating-IP", ignore, NULL);
 		received_conf_directive(configured, "trusted_networks",
@@ -61,7 +62,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save)) {
 		const char *error;
+		struct received_relay r;
 
+		if (received_parse_line(line, &r) == RECEIVED_RELAY) {
+			struct str s = STR_INIT;
+
+			received_relay_str(&r, &s);
+			str_deinit(&s);
+			received_relay_free(&r);
+		}
 		(void)netset_add(ns, line, &error);
 		(void)netset_contains(ns, line);
 	}
