@@ -23,6 +23,7 @@
 
 #include "msg.h"
 #include "mymalloc.h"
+#include "received.h"
 #include "rule_expr.h"
 #include "rule_hs.h"
 #include "rule_prefilter.h"
@@ -48,7 +49,11 @@ enum rule_status {
 	ST_BAD,			/* failed to parse or compile */
 };
 
-enum hdr_kind { HK_PLAIN, HK_ALL, HK_TOCC, HK_ENVFROM, HK_MESSAGEID };
+enum hdr_kind {
+	HK_PLAIN, HK_ALL, HK_TOCC, HK_ENVFROM, HK_MESSAGEID,
+	HK_RELAYS,		/* X-Spam-Relays-Trusted and the like */
+	HK_ALL_RELAYS,		/* ALL-TRUSTED and the like */
+};
 
 #define HM_RAW		(1 << 0)
 #define HM_ADDR		(1 << 1)
@@ -135,6 +140,7 @@ struct rule_set {
 	pcre2_match_data *md;
 	pcre2_match_data *md_dfa;	/* every end of a DFA match */
 	int *dfa_ws;			/* its workspace */
+	struct received_conf *rcvd;	/* trust settings, Received: parser */
 	/* loading state */
 	char **plugins;
 	size_t n_plugins;
@@ -689,6 +695,45 @@ static int hgroup_get(struct rule_set *rs, enum hdr_kind kind,
 	return (int)rs->n_hgroups++;
 }
 
+/* X-Spam-Relays-Trusted & co (any case), or with ALL: ALL-TRUSTED & co;
+   the list they name, -1 if none */
+static int relay_list(const char *name, int all)
+{
+	static const char *const lists[RECEIVED_LIST_COUNT] = {
+		[RECEIVED_TRUSTED] = "TRUSTED",
+		[RECEIVED_UNTRUSTED] = "UNTRUSTED",
+		[RECEIVED_INTERNAL] = "INTERNAL",
+		[RECEIVED_EXTERNAL] = "EXTERNAL",
+	};
+	int i;
+
+	for (i = 0; i < RECEIVED_LIST_COUNT; i++)
+		if (all ? strncmp(name, "ALL-", 4) == 0 &&
+			  strcmp(name + 4, lists[i]) == 0
+			: strncasecmp(name, "X-Spam-Relays-", 14) == 0 &&
+			  strcasecmp(name + 14, lists[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* what a header name in a rule asks for */
+static enum hdr_kind header_kind(const char *name)
+{
+	if (strcmp(name, "ALL") == 0)
+		return HK_ALL;
+	if (strcasecmp(name, "ToCc") == 0)
+		return HK_TOCC;
+	if (strcasecmp(name, "EnvelopeFrom") == 0)
+		return HK_ENVFROM;
+	if (strcmp(name, "MESSAGEID") == 0)
+		return HK_MESSAGEID;
+	if (relay_list(name, 0) >= 0)
+		return HK_RELAYS;
+	if (relay_list(name, 1) >= 0)
+		return HK_ALL_RELAYS;
+	return HK_PLAIN;
+}
+
 static void set_unsupported(struct rule *r, enum rule_status st,
 			    const char *why)
 {
@@ -704,7 +749,7 @@ static int def_header(struct loader *ld, struct rule *r, const char *v,
 	const char *p = v, *e;
 	char *hname;
 	int mods = 0;
-	enum hdr_kind kind = HK_PLAIN;
+	enum hdr_kind kind;
 
 	if (strncmp(p, "eval:", 5) == 0) {
 		set_unsupported(r, ST_EVAL, "eval test");
@@ -721,10 +766,8 @@ static int def_header(struct loader *ld, struct rule *r, const char *v,
 		}
 		hname = mystrndup(p, (size_t)(e - p));
 		r->exists = 1;
-		r->hgroup = hgroup_get(ld->rs, strcasecmp(hname, "ToCc") == 0
-				       ? HK_TOCC
-				       : strcmp(hname, "MESSAGEID") == 0
-				       ? HK_MESSAGEID : HK_PLAIN, hname, 0, NULL);
+		r->hgroup = hgroup_get(ld->rs, header_kind(hname), hname, 0,
+				       NULL);
 		free(hname);
 		return 0;
 	}
@@ -762,21 +805,7 @@ static int def_header(struct loader *ld, struct rule *r, const char *v,
 			*colon = '\0';
 		}
 	}
-	if (strcmp(hname, "ALL") == 0)
-		kind = HK_ALL;
-	else if (strcasecmp(hname, "ToCc") == 0)
-		kind = HK_TOCC;
-	else if (strcasecmp(hname, "EnvelopeFrom") == 0)
-		kind = HK_ENVFROM;
-	else if (strcmp(hname, "MESSAGEID") == 0)
-		kind = HK_MESSAGEID;
-	else if (strncasecmp(hname, "X-Spam-Relays-", 14) == 0 ||
-		 strncmp(hname, "ALL-", 4) == 0 ||
-		 strcasecmp(hname, "X-Spam-Relays") == 0) {
-		set_unsupported(r, ST_UNSUPPORTED, "relay pseudo-header");
-		free(hname);
-		return 0;
-	}
+	kind = header_kind(hname);
 	p = e;
 	while (isspace((unsigned char)*p))
 		p++;
@@ -1114,6 +1143,14 @@ static int ignored_setting(const char *key)
 	return 1;
 }
 
+/* a problem with a trust directive (received_conf_directive) */
+static void relay_report(void *ctx, int error, const char *text)
+{
+	struct loader *ld = ctx;
+
+	lint_msg(ld->rs, &ld->w, error, "%s", text);
+}
+
 static void load_line(struct loader *ld, char *line)
 {
 	struct rule_set *rs = ld->rs;
@@ -1151,6 +1188,8 @@ static void load_line(struct loader *ld, char *line)
 		rs->lint->ignored_settings++;
 		return;
 	}
+	if (received_conf_directive(rs->rcvd, key, v, relay_report, ld))
+		return;
 	if (strcmp(key, "header") == 0)
 		def_rule(ld, RULE_HEADER, v);
 	else if (strcmp(key, "body") == 0)
@@ -1873,6 +1912,7 @@ struct rule_set *rule_set_load(const char *const *dirs, size_t n_dirs,
 		lint = &rs->own_lint;
 	}
 	rs->lint = lint;
+	rs->rcvd = received_conf_new();
 	for (i = 0; i < n_dirs; i++)
 		if (load_path(rs, dirs[i], 0, 0) == 0)
 			readable++;
@@ -1961,6 +2001,7 @@ void rule_set_deinit(struct rule_set **rsp)
 		pcre2_match_context_free(rs->mctx);
 	if (rs->jit_stack)
 		pcre2_jit_stack_free(rs->jit_stack);
+	received_conf_deinit(&rs->rcvd);
 	rule_lint_deinit(&rs->own_lint);
 	free(rs);
 	*rsp = NULL;
@@ -2177,10 +2218,160 @@ static int header_values(const struct message *msg, const char *name,
 }
 
 /*
- * The string a header rule group matches against; returns 0 when the
- * header is absent (SpamAssassin's undef: it matches as "").
+ * ALL, and ALL-TRUSTED and the like: every header line (raw: as written),
+ * from the Received: field numbered START (from 0 at the top; -1: from the
+ * first line) through the one numbered END (-1: to the last line; else
+ * that field is the last line), as SpamAssassin's
+ * get_all_hdrs_in_rcvd_index_range.  0 if none.
  */
-static int header_string(const struct hgroup *g, const struct message *msg,
+static int all_headers(const struct message *msg, int raw, int start,
+		       int end, struct str *out)
+{
+	int cur = -1, n = 0;
+	size_t i;
+
+	for (i = 0; i < msg->n_headers; i++) {
+		const struct message_header *h = &msg->headers[i];
+
+		if (strcasecmp(h->name, "Received") == 0)
+			cur++;
+		if (start >= 0 && cur < start)
+			continue;
+		if (raw) {
+			str_printf(out, "%s:", h->name);
+			str_appends(out, h->raw);
+		} else {
+			str_printf(out, "%s: %s\n", h->name, h->value);
+		}
+		n++;
+		if (end >= 0 && cur == end)
+			break;	/* the END field itself is the last line */
+	}
+	return n > 0;
+}
+
+/* the relays of MSG, parsed on first use */
+static const struct received *relays_of(const struct rule_set *rs,
+					const struct message *msg,
+					struct received **rcvp)
+{
+	if (*rcvp == NULL)
+		*rcvp = received_parse(rs->rcvd, msg);
+	return *rcvp;
+}
+
+/* ALL-TRUSTED and the like: the header lines up to and including the
+   first Received: field past the boundary, or from it on */
+static int all_relays(const struct hgroup *g, const struct message *msg,
+		      const struct received *rcv, struct str *out)
+{
+	int list = relay_list(g->name, 1), raw = (g->mods & HM_RAW) != 0;
+	int cut = received_boundary(rcv, list == RECEIVED_INTERNAL ||
+				    list == RECEIVED_EXTERNAL) + 1;
+
+	if (list == RECEIVED_TRUSTED || list == RECEIVED_INTERNAL)
+		return all_headers(msg, raw, -1, cut, out);
+	return all_headers(msg, raw, cut, -1, out);
+}
+
+/* the first address of the first NAME field (NAME:first:addr) into OUT,
+   up to a blank, if it is local@domain (SpamAssassin's :addr drops "<>",
+   "yyyy", "@" and the like); 0 if none */
+static int first_addr(const struct message *msg, const char *name,
+		      struct str *out)
+{
+	struct str v = STR_INIT, a = STR_INIT;
+	int c = 0, ac = 0, found = 0;
+
+	if (header_values(msg, name, 1, &v, &c) > 0)
+		parse_addresses(v.s, 0, &a, &ac);
+	if (ac > 0) {
+		size_t len = strcspn(a.s, "\n \t");
+		const char *at = memchr(a.s, '@', len);
+
+		found = at != NULL && at > a.s && at < a.s + len - 1;
+		if (found)
+			str_append(out, a.s, len);
+	}
+	str_deinit(&v);
+	str_deinit(&a);
+	return found;
+}
+
+/* a NAME field comes after a Received: field */
+static int after_received(const struct message *msg, const char *name)
+{
+	size_t i;
+	int seen = 0;
+
+	for (i = 0; i < msg->n_headers; i++) {
+		if (strcasecmp(msg->headers[i].name, "Received") == 0)
+			seen = 1;
+		else if (seen && strcasecmp(msg->headers[i].name, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * SpamAssassin's envelope sender (get_envelope_from) as one value of LIST:
+ * the envfrom of the relays, else the first address of X-Envelope-From,
+ * Envelope-Sender or Return-Path if no Received: field comes before it
+ * (for X-Envelope-From: none at all).  None with an X-Sender: address and
+ * a fetchmail Received: line (fetchmail takes a list's X-Sender for it).
+ */
+static int envelope_from(const struct message *msg,
+			 const struct received *rcv, struct str *list)
+{
+	static const struct {
+		const char *name;
+		int last;	/* after a Received: field: no sender */
+	} fields[] = {
+		{ "X-Envelope-From", 1 },	/* procmail */
+		{ "Envelope-Sender", 0 },	/* qmail */
+		{ "Return-Path", 0 },		/* the final delivery */
+	};
+	const char *e = received_envfrom(rcv);
+	struct str a = STR_INIT;
+	size_t i;
+	int found = 0;
+
+	if (e != NULL) {
+		str_appends(list, e);
+		str_appendc(list, '\0');
+		return 1;
+	}
+	if (first_addr(msg, "X-Sender", &a))
+		for (i = 0; i < msg->n_headers; i++)
+			if (strcasecmp(msg->headers[i].name, "Received") == 0 &&
+			    strstr(msg->headers[i].value, "(fetchmail")) {
+				str_deinit(&a);
+				return 0;
+			}
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]) && !found; i++) {
+		str_clear(&a);
+		if (!first_addr(msg, fields[i].name, &a))
+			continue;
+		if (after_received(msg, fields[i].name)) {
+			if (fields[i].last)
+				break;
+			continue;
+		}
+		str_append(list, a.s, a.len);
+		str_appendc(list, '\0');
+		found = 1;
+	}
+	str_deinit(&a);
+	return found;
+}
+
+/*
+ * The string a header rule group matches against; returns 0 when the
+ * header is absent (SpamAssassin's undef: it matches as "").  The relays
+ * are parsed into *RCVP on first use.
+ */
+static int header_string(const struct rule_set *rs, const struct hgroup *g,
+			 const struct message *msg, struct received **rcvp,
 			 struct str *out)
 {
 	struct str list = STR_INIT;	/* NUL separated values */
@@ -2192,17 +2383,16 @@ static int header_string(const struct hgroup *g, const struct message *msg,
 	str_clear(out);
 	switch (g->kind) {
 	case HK_ALL:
-		for (i = 0; i < msg->n_headers; i++) {
-			const struct message_header *h = &msg->headers[i];
-
-			if (g->mods & HM_RAW) {
-				str_printf(out, "%s:", h->name);
-				str_appends(out, h->raw);
-			} else {
-				str_printf(out, "%s: %s\n", h->name, h->value);
-			}
-		}
-		return msg->n_headers > 0;
+		return all_headers(msg, (g->mods & HM_RAW) != 0, -1, -1, out);
+	case HK_ALL_RELAYS:
+		return all_relays(g, msg, relays_of(rs, msg, rcvp), out);
+	case HK_RELAYS:
+		/* always there, "" without relays */
+		str_appends(&list, received_relays_str(relays_of(rs, msg, rcvp),
+						       relay_list(g->name, 0)));
+		str_appendc(&list, '\0');
+		count = 1;
+		break;
 	case HK_TOCC:
 		header_values(msg, "To", g->mods & HM_RAW, &list, &count);
 		header_values(msg, "Cc", g->mods & HM_RAW, &list, &count);
@@ -2218,33 +2408,9 @@ static int header_string(const struct hgroup *g, const struct message *msg,
 				      &count);
 		break;
 	}
-	case HK_ENVFROM: {
-		static const char *const envs[] = {
-			"X-Envelope-From", "Envelope-Sender", "X-Sender",
-			"Return-Path", NULL,
-		};
-
-		for (i = 0; envs[i] && count == 0; i++) {
-			struct str v = STR_INIT;
-			int c = 0;
-
-			if (header_values(msg, envs[i], 1, &v, &c) > 0) {
-				struct str a = STR_INIT;
-				int ac = 0;
-
-				parse_addresses(v.s, 0, &a, &ac);
-				if (ac > 0 && (strchr(a.s, '@') != NULL ||
-					       a.len == 0)) {
-					str_append(&list, a.s, strcspn(a.s, "\n"));
-					str_appendc(&list, '\0');
-					count = 1;
-				}
-				str_deinit(&a);
-			}
-			str_deinit(&v);
-		}
+	case HK_ENVFROM:
+		count = envelope_from(msg, relays_of(rs, msg, rcvp), &list);
 		break;
-	}
 	default:
 		header_values(msg, g->name, raw, &list, &count);
 	}
@@ -2589,6 +2755,7 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 	size_t i, j, n_hit = 0;
 	int *hit_idx;
 	struct str all = STR_INIT;
+	struct received *rcvd = NULL;	/* the relays, parsed on first use */
 
 	int32_t *first[RULE_TYPE_COUNT] = { NULL }, *last[RULE_TYPE_COUNT] = {
 		NULL };
@@ -2643,7 +2810,7 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 			if (hvals[g] == NULL && !hvals_present[g]) {
 				const struct hgroup *hg = &rs->hgroups[g];
 
-				if (header_string(hg, msg, &hs)) {
+				if (header_string(rs, hg, msg, &rcvd, &hs)) {
 					hvals_present[g] = 1;
 				} else if (hg->unset != NULL) {
 					str_clear(&hs);
@@ -2786,6 +2953,7 @@ done:
 	free(hvals_present);
 	free(hit_idx);
 	free(val);
+	received_deinit(&rcvd);
 	for (i = 0; i < RULE_TYPE_COUNT; i++) {
 		free(first[i]);
 		free(last[i]);

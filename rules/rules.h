@@ -14,6 +14,9 @@
  *					[if-unset: STRING]
  *	header NAME Header !~ /re/   header NAME exists:Name
  *	header NAME ALL / ToCc / EnvelopeFrom / MESSAGEID =~ /re/
+ *	header NAME X-Spam-Relays-Trusted / -Untrusted / -Internal /
+ *		    -External / ALL-TRUSTED / ALL-UNTRUSTED / ALL-INTERNAL /
+ *		    ALL-EXTERNAL =~ /re/	(the relays, see received.h)
  *	body / rawbody / full / uri NAME /re/flags  (also m{..}, m!..!, ...)
  *	meta NAME expression	(&& || ! + - * / < > <= >= == != ?: ( ))
  *	score NAME s [s1 s2 s3]	(set 0 is used: no network, no Bayes)
@@ -21,13 +24,17 @@
  *	required_score N (required_hits), include FILE, lang xx ... (skipped),
  *	loadplugin/tryplugin, ifplugin P / if EXPR / else / endif,
  *	replace_tag / replace_pre / replace_inter / replace_post /
- *	replace_rules / replace_start / replace_end (the ReplaceTags plugin).
- *   Not supported, counted and reported: eval: tests, header rules on
- *   SpamAssassin's computed relay pseudo-headers, other directives (kept
- *   as "ignored settings").  A bad line warns "file:line: ..." and skips
- *   that rule only.  A rule whose score is 0, or a "tflags net" rule, does
- *   not run (as in SpamAssassin); a rule without a score line scores 1
- *   (0.01 for T_ rules, negative if nice); "__" rules never score.
+ *	replace_rules / replace_start / replace_end (the ReplaceTags plugin),
+ *	trusted_networks / internal_networks / msa_networks NET...,
+ *	clear_trusted_networks / clear_internal_networks /
+ *	clear_msa_networks, originating_ip_headers NAME...,
+ *	clear_originating_ip_headers (the trust boundary of the relays).
+ *   Not supported, counted and reported: eval: tests, other directives
+ *   (kept as "ignored settings").  A bad line warns "file:line: ..." and
+ *   skips that rule only.  A rule whose score is 0, or a "tflags net"
+ *   rule, does not run (as in SpamAssassin); a rule without a score line
+ *   scores 1 (0.01 for T_ rules, negative if nice); "__" rules never
+ *   score.
  *
  * Scoring
  *	struct rule_result res;
