@@ -196,8 +196,17 @@ static void prepare_dirs(void)
 	}
 	make_dir(var_var_dir, uid, gid);
 	make_dir(var_db_dir, uid, gid);
-	if (var_rules_cache_dir[0] && var_rules_hyperscan)
+	if (var_rules_cache_dir[0] && var_rules_hyperscan) {
+		struct stat st;
+
 		make_dir(var_rules_cache_dir, uid, gid);
+		/* made by "spamtrap score" as root: the daemon writes it too */
+		if (uid != (uid_t)-1 && stat(var_rules_cache_dir, &st) == 0 &&
+		    S_ISDIR(st.st_mode) && st.st_uid != uid &&
+		    chown(var_rules_cache_dir, uid, gid) < 0)
+			msg_warn("chown %s: %s; compiled rules will not be "
+				 "cached", var_rules_cache_dir, strerror(errno));
+	}
 }
 
 /*
