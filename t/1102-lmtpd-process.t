@@ -99,8 +99,18 @@ t.is_(d.sanitizer_report(), [], "no sanitizer reports (limits run)")
 # --- privileges: started as root with user = nobody, mail is nobody's
 if os.geteuid() == 0:
     base = os.path.join(work, "priv")
+    # a rules cache that "spamtrap score" made as root: the daemon takes
+    # it over and can keep its compiled rules there
+    cache = os.path.join(base, "var", "rules-cache")
+    os.makedirs(cache, mode=0o755)
+    nb = pwd.getpwnam("nobody")
+    os.chown(os.path.join(base, "var"), nb.pw_uid, nb.pw_gid)
     d = Lmtpd(base, {"user": "nobody"})
     d.start()
+    t.is_(os.stat(cache).st_uid, pwd.getpwnam("nobody").pw_uid,
+          "the root-made rules cache now belongs to nobody")
+    t.ok(any(f.startswith("hs-") for f in os.listdir(cache)),
+         "and holds the rules compiled by the daemon as nobody")
     c = LmtpClient(d.port)
     c.lhlo()
     r = c.send_mail("s@example.net", ["p@example.org"], b"Subject: priv\r\n\r\nx\r\n")
