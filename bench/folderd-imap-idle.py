@@ -66,11 +66,11 @@ def dovecot_pids(master):
     for line in out.splitlines():
         pid, ppid, comm = line.split(None, 2)
         kids.setdefault(int(ppid), []).append((int(pid), comm))
-    pids, todo = [master], [master]
-    while todo:
-        for pid, _ in kids.get(todo.pop(), []):
+    pids, stack = [master], [master]
+    while stack:
+        for pid, _ in kids.get(stack.pop(), []):
             pids.append(pid)
-            todo.append(pid)
+            stack.append(pid)
     return pids
 
 
