@@ -351,11 +351,11 @@ struct scan_ctx {
 static int scan_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 {
 	struct scan_ctx *ctx = vctx;
-	struct str prefix = STR_INIT, start = STR_INIT;
+	struct str prefix = STR_INIT;
 	DB *db;
 	DBC *c = NULL;
 	DBT skey, pkey, data;
-	int backwards = !ctx->oldest_first, primary = 0, ret, tret, step;
+	int backwards = !ctx->oldest_first, primary = 0, ret, tret;
 
 	if (ctx->started)
 		(void)ctx->fn(NULL, ctx->fn_ctx);
@@ -366,28 +366,14 @@ static int scan_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 	qstore_dbt_out(&skey);
 	qstore_dbt_out(&pkey);
 	qstore_dbt_out(&data);
-	str_append(&start, prefix.s, prefix.len);
-	if (backwards)
-		str_append(&start, "\xff\xff\xff\xff\xff\xff\xff\xff\xff", 9);
-	skey.size = (u_int32_t)start.len;
-	skey.data = str_steal(&start);
-	if (primary) {
-		ret = c->get(c, &skey, &data, backwards ? DB_LAST : DB_FIRST);
-	} else {
-		ret = c->pget(c, &skey, &pkey, &data, DB_SET_RANGE);
-		if (backwards && ret == DB_NOTFOUND)
-			ret = c->pget(c, &skey, &pkey, &data, DB_LAST);
-		else if (backwards && ret == 0)
-			ret = c->pget(c, &skey, &pkey, &data, DB_PREV);
-	}
-	step = backwards ? DB_PREV : DB_NEXT;
+	ret = qstore_walk_first(c, primary, &prefix, backwards, &skey, &pkey,
+				&data);
 	while (ret == 0) {
 		struct qstore_incident inc;
 		const DBT *idk = primary ? &skey : &pkey;
 		int stop;
 
-		if (prefix.len > 0 && (skey.size < prefix.len
-		    || memcmp(skey.data, prefix.s, prefix.len) != 0))
+		if (!qstore_walk_in(&skey, &prefix))
 			break;
 		/* decode initializes INC, and leaves it freeable on failure */
 		if (qstore_incident_decode(data.data, data.size, &inc) < 0) {
@@ -404,8 +390,8 @@ static int scan_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 		qstore_incident_deinit(&inc);
 		if (stop)
 			break;
-		ret = primary ? c->get(c, &skey, &data, step) :
-			c->pget(c, &skey, &pkey, &data, step);
+		ret = qstore_walk_next(c, primary, backwards, &skey, &pkey,
+				       &data);
 	}
 	if (ret == DB_NOTFOUND)
 		ret = 0;

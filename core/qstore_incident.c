@@ -1077,6 +1077,44 @@ DB *qstore_incident_index(struct qstore *qs, const char *user, int status,
 	return qs->db[QDB_INCIDENTS];
 }
 
+int qstore_walk_first(DBC *c, int primary, const struct str *prefix,
+		      int backwards, DBT *skey, DBT *pkey, DBT *data)
+{
+	struct str start = STR_INIT;
+	int ret;
+
+	/* past the last key under the prefix, to step back from */
+	str_append(&start, prefix->s, prefix->len);
+	if (backwards)
+		str_append(&start, "\xff\xff\xff\xff\xff\xff\xff\xff\xff", 9);
+	skey->size = (u_int32_t)start.len;
+	skey->data = str_steal(&start);
+	if (primary)		/* no prefix: the whole table */
+		return c->get(c, skey, data, backwards ? DB_LAST : DB_FIRST);
+	ret = c->pget(c, skey, pkey, data, DB_SET_RANGE);
+	if (backwards && ret == DB_NOTFOUND)
+		ret = c->pget(c, skey, pkey, data, DB_LAST);
+	else if (backwards && ret == 0)
+		ret = c->pget(c, skey, pkey, data, DB_PREV);
+	return ret;
+}
+
+int qstore_walk_next(DBC *c, int primary, int backwards, DBT *skey,
+		     DBT *pkey, DBT *data)
+{
+	u_int32_t step = backwards ? DB_PREV : DB_NEXT;
+
+	return primary ? c->get(c, skey, data, step)
+		       : c->pget(c, skey, pkey, data, step);
+}
+
+int qstore_walk_in(const DBT *skey, const struct str *prefix)
+{
+	/* no prefix (the whole table): prefix->s is NULL */
+	return prefix->len == 0 || (skey->size >= prefix->len &&
+		memcmp(skey->data, prefix->s, prefix->len) == 0);
+}
+
 static int list_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 {
 	struct list_ctx *ctx = vctx;
@@ -1087,7 +1125,7 @@ static int list_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 	DBT skey, pkey, data;
 	size_t skip, want, seen = 0;
 	int backwards = !q->oldest_first && !ctx->counting;
-	int ret, tret, step, primary = 0;
+	int ret, tret, primary = 0;
 
 	page_clear(&ctx->page);
 	ctx->count = 0;
@@ -1101,32 +1139,10 @@ static int list_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 	qstore_dbt_out(&data);
 	if (ctx->counting)
 		data.flags |= DB_DBT_PARTIAL;	/* dlen 0: keys only */
-	/* position on the first entry in the wanted direction */
-	{
-		struct str start = STR_INIT;
-
-		str_append(&start, prefix.s, prefix.len);
-		if (backwards)
-			str_append(&start, "\xff\xff\xff\xff\xff\xff\xff\xff\xff",
-				   9);
-		skey.size = (u_int32_t)start.len;
-		skey.data = str_steal(&start);
-	}
-	if (primary) {
-		/* no prefix: the whole table */
-		ret = c->get(c, &skey, &data, backwards ? DB_LAST : DB_FIRST);
-	} else {
-		ret = c->pget(c, &skey, &pkey, &data, DB_SET_RANGE);
-		if (backwards && ret == DB_NOTFOUND)
-			ret = c->pget(c, &skey, &pkey, &data, DB_LAST);
-		else if (backwards && ret == 0)
-			ret = c->pget(c, &skey, &pkey, &data, DB_PREV);
-	}
-	step = backwards ? DB_PREV : DB_NEXT;
+	ret = qstore_walk_first(c, primary, &prefix, backwards, &skey, &pkey,
+				&data);
 	while (ret == 0) {
-		/* no prefix (the whole table): prefix.s is NULL */
-		if (prefix.len > 0 && (skey.size < prefix.len
-		    || memcmp(skey.data, prefix.s, prefix.len) != 0))
+		if (!qstore_walk_in(&skey, &prefix))
 			break;
 		if (ctx->counting) {
 			ctx->count++;
@@ -1156,8 +1172,8 @@ static int list_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
 			ctx->page.n++;
 		}
 		seen++;
-		ret = primary ? c->get(c, &skey, &data, step) :
-			c->pget(c, &skey, &pkey, &data, step);
+		ret = qstore_walk_next(c, primary, backwards, &skey, &pkey,
+				       &data);
 	}
 	if (ret == DB_NOTFOUND)
 		ret = 0;

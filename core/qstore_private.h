@@ -140,6 +140,20 @@ int qstore_message_read(struct qstore *qs, DB_TXN *txn, const char *id,
 DB *qstore_incident_index(struct qstore *qs, const char *user, int status,
 			  struct str *prefix, int *primary_r);
 
+/*
+ * A walk with cursor C over that index (the incidents themselves when
+ * PRIMARY): qstore_walk_first() positions it on the first entry under
+ * PREFIX, the newest when BACKWARDS (SKEY, PKEY, DATA set up with
+ * qstore_dbt_out(); SKEY's data is allocated here), qstore_walk_next()
+ * moves one step on; both return the Berkeley DB code (DB_NOTFOUND at
+ * the end).  qstore_walk_in() says whether SKEY is still under PREFIX.
+ */
+int qstore_walk_first(DBC *c, int primary, const struct str *prefix,
+		      int backwards, DBT *skey, DBT *pkey, DBT *data);
+int qstore_walk_next(DBC *c, int primary, int backwards, DBT *skey,
+		     DBT *pkey, DBT *data);
+int qstore_walk_in(const DBT *skey, const struct str *prefix);
+
 /* a scope's stored preferences: "name = value" pairs in setting order
    (qstore_prefs.c; qstore_bulk.c changes several in one transaction) */
 struct qstore_pref_pair {
