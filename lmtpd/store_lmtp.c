@@ -281,6 +281,19 @@ static void lmtp_libetpan_text(mailsmtp *smtp, struct str *out)
 		str_truncate(out, out->len - 1);
 }
 
+/* "STEP: CODE TEXT", or why there was no reply, for a failed STEP */
+static void lmtp_step_error(mailsmtp *smtp, const char *step,
+			    struct str *out)
+{
+	str_printf(out, "%s: ", step);
+	if (smtp->response_code != 0) {
+		str_printf(out, "%d ", smtp->response_code);
+		lmtp_libetpan_text(smtp, out);
+	} else {
+		str_appends(out, "no reply (connection closed or timed out)");
+	}
+}
+
 /* connect and greet; 0, or -1 with conn->broken set */
 static int lmtp_open(struct lmtp_conn *conn)
 {
@@ -308,25 +321,13 @@ static int lmtp_open(struct lmtp_conn *conn)
 	/* on failure libetpan closes the stream itself */
 	r = mailsmtp_connect(conn->smtp, stream);
 	if (r != MAILSMTP_NO_ERROR) {
-		str_printf(&err, "greeting: ");
-		if (conn->smtp->response_code != 0) {
-			str_printf(&err, "%d ", conn->smtp->response_code);
-			lmtp_libetpan_text(conn->smtp, &err);
-		} else {
-			str_appends(&err, "no reply (connection closed or timed out)");
-		}
+		lmtp_step_error(conn->smtp, "greeting", &err);
 		goto fail;
 	}
 	conn->smtp->response_code = 0;
 	r = mailesmtp_lhlo(conn->smtp, lmtp_hostname());
 	if (r != MAILSMTP_NO_ERROR) {
-		str_printf(&err, "LHLO: ");
-		if (conn->smtp->response_code != 0) {
-			str_printf(&err, "%d ", conn->smtp->response_code);
-			lmtp_libetpan_text(conn->smtp, &err);
-		} else {
-			str_appends(&err, "no reply (connection closed or timed out)");
-		}
+		lmtp_step_error(conn->smtp, "LHLO", &err);
 		goto fail;
 	}
 	return 0;
