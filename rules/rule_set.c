@@ -944,23 +944,36 @@ static int parse_score(const char *v, double *score_r)
 	return 0;
 }
 
-static void set_score(struct loader *ld, const char *v)
+/*
+ * The rule name that starts V (a KEY line's value) into NAME (SIZE):
+ * what follows it, blanks skipped, or NULL (warned) when there is none.
+ */
+static const char *take_name(struct loader *ld, const char *key,
+			     const char *v, char *name, size_t size)
 {
-	char name[256];
 	size_t n = strcspn(v, " \t");
-	double s;
-	struct rule *r;
-	int idx;
 
-	if (n == 0 || n >= sizeof(name)) {
-		lint_msg(ld->rs, &ld->w, 1, "score: missing rule name");
-		return;
+	if (n == 0 || n >= size) {
+		lint_msg(ld->rs, &ld->w, 1, "%s: missing rule name", key);
+		return NULL;
 	}
 	memcpy(name, v, n);
 	name[n] = '\0';
 	v += n;
 	while (isspace((unsigned char)*v))
 		v++;
+	return v;
+}
+
+static void set_score(struct loader *ld, const char *v)
+{
+	char name[256];
+	double s;
+	struct rule *r;
+	int idx;
+
+	if ((v = take_name(ld, "score", v, name, sizeof(name))) == NULL)
+		return;
 	if (parse_score(v, &s) < 0) {
 		lint_msg(ld->rs, &ld->w, 1, "score %s: bad score \"%s\"",
 			 name, v);
@@ -975,19 +988,11 @@ static void set_score(struct loader *ld, const char *v)
 static void set_named(struct loader *ld, const char *key, const char *v)
 {
 	char name[256];
-	size_t n = strcspn(v, " \t");
 	struct rule *r;
 	int idx;
 
-	if (n == 0 || n >= sizeof(name)) {
-		lint_msg(ld->rs, &ld->w, 1, "%s: missing rule name", key);
+	if ((v = take_name(ld, key, v, name, sizeof(name))) == NULL)
 		return;
-	}
-	memcpy(name, v, n);
-	name[n] = '\0';
-	v += n;
-	while (isspace((unsigned char)*v))
-		v++;
 	idx = rule_get(ld->rs, name);
 	r = &ld->rs->rules[idx];
 	if (strcmp(key, "describe") == 0) {
