@@ -41,7 +41,7 @@ CFLAGS   += -std=c11 $(OPTFLAGS) $(SANFLAGS) -Wall -Wextra -Werror \
 CPPFLAGS += -D_GNU_SOURCE -Icore -Ilmtpd -Irules -Ifolders -Itools \
 	    $(PKG_CFLAGS) -MMD -MP
 # -lz: qstore keeps held-message copies zlib-compressed until they expire
-LDLIBS   += $(PKG_LIBS) -ldb-5.3 -lz -lm
+LDLIBS   += $(PKG_LIBS) -ldb-5.3 -lz -lm -pthread
 LDFLAGS  += $(SANFLAGS)
 
 MODULES  = core rules lmtpd folders tools

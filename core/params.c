@@ -58,6 +58,7 @@ int var_rules_time_budget_ms;
 int var_rules_match_limit;
 int var_rules_jit;
 int var_rules_hyperscan;
+int var_rules_threads;
 char *var_rules_cache_dir;
 char *var_spam_score_header;
 char *var_spam_status_header;
@@ -196,6 +197,8 @@ const struct config_param config_params[] = {
 	     "one Hyperscan pass picks the body/rawbody/uri regexes to run"),
 	PATH("rules_cache_dir", "$var_dir/rules-cache", var_rules_cache_dir,
 	     "compiled Hyperscan databases (empty: compile at every load)"),
+	INT("rules_threads", "2", 1, 4, var_rules_threads,
+	    "threads that score one message (no more than the CPUs)"),
 	STR("spam_score_header", "X-Spam-Score", var_spam_score_header,
 	    "header field for the score (empty: not added)"),
 	STR("spam_status_header", "X-Spam-Status", var_spam_status_header,

@@ -59,6 +59,7 @@ extern int var_rules_time_budget_ms;
 extern int var_rules_match_limit;
 extern int var_rules_jit;
 extern int var_rules_hyperscan;
+extern int var_rules_threads;
 extern char *var_rules_cache_dir;
 extern char *var_spam_score_header;
 extern char *var_spam_status_header;

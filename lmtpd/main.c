@@ -75,6 +75,7 @@ static int load_rules(void)
 	opts.match_limit = (unsigned long)var_rules_match_limit;
 	opts.no_jit = !var_rules_jit;
 	opts.no_hyperscan = !var_rules_hyperscan;
+	opts.threads = var_rules_threads;
 	opts.cache_dir = *var_rules_cache_dir ? var_rules_cache_dir : NULL;
 	rule_lint_init(&lint);
 	rs = rule_set_load((const char *const *)dirs, n, &opts, &lint, &error);

@@ -6,8 +6,8 @@
  * HS_FLAG_SINGLEMATCH (one report per regex per scan is all we need).
  * The PCRE2 options map one to one; /x becomes the (?x) modifier.
  *
- * The scratch space lives in the database object: a process scores one
- * message at a time, so one scratch per rule set is enough.
+ * The scratch space lives in the database object, one per lane (see
+ * lanes.h): a lane scans one text at a time.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -26,6 +26,7 @@
 #include <pcre2.h>
 #include <hs.h>
 
+#include "lanes.h"
 #include "mymalloc.h"
 #include "rule_hs.h"
 #include "rule_prefilter.h"
@@ -42,7 +43,7 @@ struct rule_hs {
 	hs_database_t **db;
 	size_t n_db;
 	int from_cache, compiled;	/* databases loaded, compiled */
-	hs_scratch_t *scratch;	/* fits every database */
+	hs_scratch_t *scratch[LANES_MAX];	/* each fits every database */
 	size_t size;
 };
 
@@ -679,8 +680,8 @@ static void chunks_build(struct chunk *chunks, size_t n)
 
 struct rule_hs *rule_hs_build(const char *const *patterns,
 			      const uint32_t *opts, size_t n,
-			      const char *cache_dir, unsigned char *taken,
-			      const char **why_r)
+			      const char *cache_dir, int lanes,
+			      unsigned char *taken, const char **why_r)
 {
 	char **exprs = mycalloc(n + 1, sizeof(char *));
 	unsigned *flags = mycalloc(n + 1, sizeof(unsigned));
@@ -759,7 +760,7 @@ struct rule_hs *rule_hs_build(const char *const *patterns,
 		size_t size = 0;
 
 		if (c->db != NULL &&
-		    hs_alloc_scratch(c->db, &hs->scratch) == HS_SUCCESS) {
+		    hs_alloc_scratch(c->db, &hs->scratch[0]) == HS_SUCCESS) {
 			hs->db = myrealloc(hs->db,
 					   (hs->n_db + 1) * sizeof(*hs->db));
 			hs->db[hs->n_db++] = c->db;
@@ -785,6 +786,13 @@ struct rule_hs *rule_hs_build(const char *const *patterns,
 		*why_r = "the databases could not be compiled";
 		rule_hs_deinit(&hs);
 	}
+	for (b = 1; hs != NULL && b < (size_t)lanes; b++)
+		if (hs_clone_scratch(hs->scratch[0], &hs->scratch[b]) !=
+		    HS_SUCCESS) {
+			*why_r = "no memory for its scratch space";
+			memset(taken, 0, n);
+			rule_hs_deinit(&hs);
+		}
 	for (i = 0; i < m; i++)
 		free(exprs[i]);
 	free(exprs);
@@ -805,18 +813,19 @@ static int on_match(unsigned int id, unsigned long long from,
 	return 0;
 }
 
-int rule_hs_scan(const struct rule_hs *hs, const char *s, size_t len,
-		 int64_t *end)
+size_t rule_hs_dbs(const struct rule_hs *hs)
 {
-	size_t i;
+	return hs->n_db;
+}
 
-	if (len > 0xffffffffu)
+int rule_hs_scan(const struct rule_hs *hs, int lane, size_t db,
+		 const char *s, size_t len, int64_t *end)
+{
+	if (len > 0xffffffffu || db >= hs->n_db || lane < 0 ||
+	    lane >= LANES_MAX || hs->scratch[lane] == NULL)
 		return -1;
-	for (i = 0; i < hs->n_db; i++)
-		if (hs_scan(hs->db[i], s, (unsigned)len, 0, hs->scratch,
-			    on_match, end) != HS_SUCCESS)
-			return -1;
-	return 0;
+	return hs_scan(hs->db[db], s, (unsigned)len, 0, hs->scratch[lane],
+		       on_match, end) == HS_SUCCESS ? 0 : -1;
 }
 
 size_t rule_hs_size(const struct rule_hs *hs)
@@ -838,8 +847,9 @@ void rule_hs_deinit(struct rule_hs **hsp)
 		return;
 	size_t i;
 
-	if (hs->scratch != NULL)
-		hs_free_scratch(hs->scratch);
+	for (i = 0; i < LANES_MAX; i++)
+		if (hs->scratch[i] != NULL)
+			hs_free_scratch(hs->scratch[i]);
 	for (i = 0; i < hs->n_db; i++)
 		hs_free_database(hs->db[i]);
 	free(hs->db);

@@ -20,27 +20,33 @@ struct rule_hs;
 /*
  * Databases over PATTERNS[0..N) with their PCRE2 options (OPTS), in
  * chunks of a few patterns (compile time grows faster than the count),
- * kept in CACHE_DIR when it is not NULL and can be made and written.
+ * kept in CACHE_DIR when it is not NULL and can be made and written,
+ * with scratch space for LANES lanes (lanes.h) scanning at once.
  * TAKEN[i] is set to 1 for each pattern in the databases (ids are the
  * indexes), 0 for the ones left out.  Returns NULL when no pattern could
  * be taken (all of TAKEN 0); *why_r then names the reason (static).
  */
 struct rule_hs *rule_hs_build(const char *const *patterns,
 			      const uint32_t *opts, size_t n,
-			      const char *cache_dir, unsigned char *taken,
-			      const char **why_r);
+			      const char *cache_dir, int lanes,
+			      unsigned char *taken, const char **why_r);
+
+/* how many databases there are: a text is scanned by each */
+size_t rule_hs_dbs(const struct rule_hs *hs);
 
 /*
- * Scan S (LEN): for each pattern reported, end[id] = the offset just
- * after the first match it reports, which is at or before the end of
- * the pattern's first real match (END starts filled with -1).  Patterns
- * go in with HS_FLAG_MULTILINE, so S may be several texts joined by
- * "\n": a pattern that matches one of them is reported at or before it.
- * Returns 0, or -1 when the scan failed (then treat every pattern as
- * reported at 0).
+ * Scan S (LEN) with database DB on lane LANE (0 .. lanes - 1; lanes
+ * may scan at once, each with its own database or text): for each
+ * pattern reported, end[id] = the offset just after the first match it
+ * reports, which is at or before the end of the pattern's first real
+ * match (END starts filled with -1; the databases hold different ids).
+ * Patterns go in with HS_FLAG_MULTILINE, so S may be several texts
+ * joined by "\n": a pattern that matches one of them is reported at or
+ * before it.  Returns 0, or -1 when the scan failed (then treat every
+ * pattern of the database as reported at 0).
  */
-int rule_hs_scan(const struct rule_hs *hs, const char *s, size_t len,
-		 int64_t *end);
+int rule_hs_scan(const struct rule_hs *hs, int lane, size_t db,
+		 const char *s, size_t len, int64_t *end);
 
 /*
  * For a ReplaceTags value such as SpamAssassin's look-alike letters

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,6 +22,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "lanes.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "received.h"
@@ -104,6 +106,15 @@ struct rule {
 				   look-alike tags) */
 };
 
+/* what one lane needs to run regexes */
+struct lane {
+	pcre2_match_context *mctx;
+	pcre2_jit_stack *jit_stack;
+	pcre2_match_data *md;
+	pcre2_match_data *md_dfa;	/* every end of a DFA match */
+	int *dfa_ws;			/* its workspace */
+};
+
 /* a distinct header request: the string is computed once per message */
 struct hgroup {
 	enum hdr_kind kind;
@@ -123,8 +134,10 @@ struct rule_set {
 	size_t hash_cap;
 	struct hgroup *hgroups;
 	size_t n_hgroups;
-	int *order;		/* enabled non-meta rules by type */
+	int *order;		/* enabled rules but headers and metas */
 	size_t n_order;
+	int *hdr_order;		/* enabled header rules */
+	size_t n_hdr_order;
 	int *meta_order;	/* enabled metas, dependencies first */
 	int lto;		/* the "local_tests_only" slot, always 1 */
 	struct rule_ac *ac[RULE_TYPE_COUNT];	/* prefilters */
@@ -135,11 +148,10 @@ struct rule_set {
 	size_t n_meta;
 	double required;
 	struct rule_set_options opts;
-	pcre2_match_context *mctx;
-	pcre2_jit_stack *jit_stack;
-	pcre2_match_data *md;
-	pcre2_match_data *md_dfa;	/* every end of a DFA match */
-	int *dfa_ws;			/* its workspace */
+	struct lanes *lanes;	/* threads that score a message */
+	struct lane lane[LANES_MAX];
+	unsigned long lane_rules[LANES_MAX];	/* rules run, when profiling */
+	size_t n_hs_dbs;	/* Hyperscan databases, all types */
 	struct received_conf *rcvd;	/* trust settings, Received: parser */
 	/* loading state */
 	char **plugins;
@@ -1647,7 +1659,7 @@ static void build_hyperscan(struct rule_set *rs)
 		if (n == 0)
 			continue;
 		rs->hs[t] = rule_hs_build(pats, opts, n, rs->opts.cache_dir,
-					  taken, &why);
+					  lanes_count(rs->lanes), taken, &why);
 		if (rs->hs[t] == NULL) {
 			lint_msg(rs, NULL, 0, "%s rules: no Hyperscan pass (%s); "
 				 "every regex runs on every text",
@@ -1655,6 +1667,7 @@ static void build_hyperscan(struct rule_set *rs)
 			continue;
 		}
 		rs->n_hs[t] = n;
+		rs->n_hs_dbs += rule_hs_dbs(rs->hs[t]);
 		rs->lint->hyperscan_bytes += rule_hs_size(rs->hs[t]);
 		rule_hs_counts(rs->hs[t], &rs->lint->hyperscan_cached,
 			       &rs->lint->hyperscan_compiled);
@@ -1824,7 +1837,12 @@ static void finish(struct rule_set *rs)
 		}
 		r->enabled = 1;
 		rs->lint->loaded[r->type]++;
-		if (r->type != RULE_META) {
+		if (r->type == RULE_HEADER) {
+			rs->hdr_order = myrealloc(rs->hdr_order,
+						  (rs->n_hdr_order + 1) *
+						  sizeof(int));
+			rs->hdr_order[rs->n_hdr_order++] = (int)i;
+		} else if (r->type != RULE_META) {
 			rs->order = myrealloc(rs->order, (rs->n_order + 1) *
 					      sizeof(int));
 			rs->order[rs->n_order++] = (int)i;
@@ -1910,6 +1928,7 @@ struct rule_set *rule_set_load(const char *const *dirs, size_t n_dirs,
 	int readable = 0;
 
 	rs->opts = opts ? *opts : defaults;
+	rs->lanes = lanes_init(rs->opts.threads);
 	regex_jit = !rs->opts.no_jit;
 	rs->required = RULE_DEFAULT_REQUIRED;
 	if (lint == NULL) {
@@ -1937,19 +1956,24 @@ struct rule_set *rule_set_load(const char *const *dirs, size_t n_dirs,
 	}
 	rs->lto = rule_get(rs, "local_tests_only");
 	finish(rs);
-	rs->mctx = pcre2_match_context_create(NULL);
-	if (rs->opts.match_limit > 0) {
-		pcre2_set_match_limit(rs->mctx, (uint32_t)rs->opts.match_limit);
-		pcre2_set_depth_limit(rs->mctx,
-				      (uint32_t)(rs->opts.match_limit / 10 + 1));
+	for (i = 0; i < (size_t)lanes_count(rs->lanes); i++) {
+		struct lane *ln = &rs->lane[i];
+
+		ln->mctx = pcre2_match_context_create(NULL);
+		if (rs->opts.match_limit > 0) {
+			pcre2_set_match_limit(ln->mctx,
+					      (uint32_t)rs->opts.match_limit);
+			pcre2_set_depth_limit(ln->mctx, (uint32_t)(
+				rs->opts.match_limit / 10 + 1));
+		}
+		ln->jit_stack = pcre2_jit_stack_create(32 * 1024,
+						       4 * 1024 * 1024, NULL);
+		if (ln->jit_stack != NULL)
+			pcre2_jit_stack_assign(ln->mctx, NULL, ln->jit_stack);
+		ln->md = pcre2_match_data_create(32, NULL);
+		ln->md_dfa = pcre2_match_data_create(DFA_MAX_ENDS, NULL);
+		ln->dfa_ws = mymalloc(DFA_WORKSPACE * sizeof(int));
 	}
-	rs->jit_stack = pcre2_jit_stack_create(32 * 1024, 4 * 1024 * 1024,
-					       NULL);
-	if (rs->jit_stack != NULL)
-		pcre2_jit_stack_assign(rs->mctx, NULL, rs->jit_stack);
-	rs->md = pcre2_match_data_create(32, NULL);
-	rs->md_dfa = pcre2_match_data_create(DFA_MAX_ENDS, NULL);
-	rs->dfa_ws = mymalloc(DFA_WORKSPACE * sizeof(int));
 	rs->lint = NULL;
 	return rs;
 }
@@ -1974,6 +1998,7 @@ void rule_set_deinit(struct rule_set **rsp)
 	}
 	free(rs->hgroups);
 	free(rs->order);
+	free(rs->hdr_order);
 	free(rs->meta_order);
 	for (i = 0; i < RULE_TYPE_COUNT; i++) {
 		size_t j;
@@ -1997,15 +2022,20 @@ void rule_set_deinit(struct rule_set **rsp)
 	FREE_KV(rs->post, rs->n_post);
 	free(rs->replace_start);
 	free(rs->replace_end);
-	if (rs->md)
-		pcre2_match_data_free(rs->md);
-	if (rs->md_dfa != NULL)
-		pcre2_match_data_free(rs->md_dfa);
-	free(rs->dfa_ws);
-	if (rs->mctx)
-		pcre2_match_context_free(rs->mctx);
-	if (rs->jit_stack)
-		pcre2_jit_stack_free(rs->jit_stack);
+	lanes_deinit(&rs->lanes);
+	for (i = 0; i < LANES_MAX; i++) {
+		struct lane *ln = &rs->lane[i];
+
+		if (ln->md)
+			pcre2_match_data_free(ln->md);
+		if (ln->md_dfa != NULL)
+			pcre2_match_data_free(ln->md_dfa);
+		free(ln->dfa_ws);
+		if (ln->mctx)
+			pcre2_match_context_free(ln->mctx);
+		if (ln->jit_stack)
+			pcre2_jit_stack_free(ln->jit_stack);
+	}
 	received_conf_deinit(&rs->rcvd);
 	rule_lint_deinit(&rs->own_lint);
 	free(rs);
@@ -2483,7 +2513,7 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int run_one(const struct rule_set *rs, const struct rule *r,
+static int run_one(const struct lane *ln, const struct rule *r,
 		   pcre2_code *re, int jit, const char *s, size_t len, int max,
 		   int *error);
 
@@ -2501,7 +2531,7 @@ struct rep_memo {
 	size_t n_ends, cap_ends;
 };
 
-static int rep_ends(const struct rule_set *rs, const struct rule *r,
+static int rep_ends(const struct lane *ln, const struct rule *r,
 		    const char *s, size_t len, size_t q, struct rep_memo *mm,
 		    int *error)
 {
@@ -2511,7 +2541,7 @@ static int rep_ends(const struct rule_set *rs, const struct rule *r,
 	if (mm->at[q] >= 0)
 		return 0;
 	got = pcre2_dfa_match(r->rep, (PCRE2_SPTR)s, len, q, PCRE2_ANCHORED,
-			      rs->md_dfa, rs->mctx, rs->dfa_ws, DFA_WORKSPACE);
+			      ln->md_dfa, ln->mctx, ln->dfa_ws, DFA_WORKSPACE);
 	mm->at[q] = (int32_t)mm->n_ends;
 	mm->n[q] = 0;
 	if (got == PCRE2_ERROR_NOMATCH)
@@ -2522,7 +2552,7 @@ static int rep_ends(const struct rule_set *rs, const struct rule *r,
 	}
 	if (got == 0)		/* more ends than kept */
 		got = DFA_MAX_ENDS;
-	ov = pcre2_get_ovector_pointer(rs->md_dfa);
+	ov = pcre2_get_ovector_pointer(ln->md_dfa);
 	if (mm->n_ends + (size_t)got > mm->cap_ends) {
 		mm->cap_ends = (mm->n_ends + (size_t)got) * 2;
 		mm->ends = myrealloc(mm->ends, mm->cap_ends * sizeof(size_t));
@@ -2534,7 +2564,7 @@ static int rep_ends(const struct rule_set *rs, const struct rule *r,
 	return 0;
 }
 
-static int run_repeat(const struct rule_set *rs, const struct rule *r,
+static int run_repeat(const struct lane *ln, const struct rule *r,
 		      const char *s, size_t len, int *error)
 {
 	PCRE2_SIZE start = 0;
@@ -2554,7 +2584,7 @@ static int run_repeat(const struct rule_set *rs, const struct rule *r,
 	 */
 	while (start <= len) {
 		int rc = pcre2_match(r->rep, (PCRE2_SPTR)s, len, start, 0,
-				     rs->md, rs->mctx);
+				     ln->md, ln->mctx);
 		PCRE2_SIZE m;
 
 		if (rc == PCRE2_ERROR_NOMATCH)
@@ -2563,7 +2593,7 @@ static int run_repeat(const struct rule_set *rs, const struct rule *r,
 			*error = rc;
 			break;
 		}
-		m = pcre2_get_ovector_pointer(rs->md)[0];
+		m = pcre2_get_ovector_pointer(ln->md)[0];
 		starts[n_starts++] = m;
 		is_start[m] = 1;
 		start = m + 1;
@@ -2585,7 +2615,7 @@ static int run_repeat(const struct rule_set *rs, const struct rule *r,
 
 			memset(seen, 0, len + 1);
 			for (i = 0; i < n_cur; i++) {
-				if (rep_ends(rs, r, s, len, cur[i], &mm,
+				if (rep_ends(ln, r, s, len, cur[i], &mm,
 					     error) < 0)
 					break;
 				for (j = 0; j < mm.n[cur[i]]; j++) {
@@ -2617,19 +2647,19 @@ out:
 }
 
 /* count matches of R in S (LEN); stops at the first unless multiple */
-static int run_regex(const struct rule_set *rs, const struct rule *r,
+static int run_regex(const struct lane *ln, const struct rule *r,
 		     const char *s, size_t len, int max, int *error)
 {
 	size_t i;
 	int hits = 0;
 
 	if (r->re != NULL)
-		return run_one(rs, r, r->re, r->jit, s, len, max, error);
+		return run_one(ln, r, r->re, r->jit, s, len, max, error);
 	if (r->rep != NULL)
-		return run_repeat(rs, r, s, len, error);
+		return run_repeat(ln, r, s, len, error);
 	/* a split pattern: the pieces' union (counts add up) */
 	for (i = 0; i < r->n_pieces && !*error; i++) {
-		hits += run_one(rs, r, r->pieces[i], 0, s, len,
+		hits += run_one(ln, r, r->pieces[i], 0, s, len,
 				max > 0 ? max - hits : 0, error);
 		if (hits > 0 && (!(r->tflags & TF_MULTIPLE) ||
 				 (max > 0 && hits >= max)))
@@ -2638,7 +2668,7 @@ static int run_regex(const struct rule_set *rs, const struct rule *r,
 	return hits;
 }
 
-static int run_one(const struct rule_set *rs, const struct rule *r,
+static int run_one(const struct lane *ln, const struct rule *r,
 		   pcre2_code *re, int jit, const char *s, size_t len, int max,
 		   int *error)
 {
@@ -2647,9 +2677,9 @@ static int run_one(const struct rule_set *rs, const struct rule *r,
 
 	while (start <= len) {
 		int rc = jit ? pcre2_jit_match(re, (PCRE2_SPTR)s, len, start,
-					       0, rs->md, rs->mctx)
+					       0, ln->md, ln->mctx)
 			     : pcre2_match(re, (PCRE2_SPTR)s, len, start, 0,
-					   rs->md, rs->mctx);
+					   ln->md, ln->mctx);
 		PCRE2_SIZE *ov;
 
 		if (rc == PCRE2_ERROR_NOMATCH)
@@ -2661,7 +2691,7 @@ static int run_one(const struct rule_set *rs, const struct rule *r,
 		hits++;
 		if (!(r->tflags & TF_MULTIPLE) || (max > 0 && hits >= max))
 			break;
-		ov = pcre2_get_ovector_pointer(rs->md);
+		ov = pcre2_get_ovector_pointer(ln->md);
 		start = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
 	}
 	return hits;
@@ -2690,223 +2720,393 @@ static int cmp_ctx_qsort(const void *a, const void *b)
 }
 
 /*
- * The Hyperscan pass of type T over the message's texts of that type
- * (body lines, rawbody lines or URIs) joined by "\n", one scan: for each
- * regex in the pass, the first text on which it may match, -1 when it
- * cannot match any (allocated; NULL when the scan failed: run them all).
- * A regex reported at offset E may match in the text holding E - 1 or a
- * later one, never an earlier one.
+ * Scoring one message.  The work is shared by the lanes that come
+ * (lanes.h): first the prefilter scans (each Hyperscan database over
+ * its type's texts, the literal automata over the body and the rawbody
+ * lines), then, once all are done, the rules, a few at a time from one
+ * list.  The header rules need no prefilter; they keep per-message
+ * strings (the header groups, the relays) and all run on lane 0, before
+ * it joins the scans.  A rule's result goes to its own slot of VAL; the
+ * metas are evaluated when the lanes are done.
  */
-static int32_t *hs_first_texts(const struct rule_set *rs,
-			       const struct message *msg, int t)
+#define RULE_BATCH	8	/* rules a lane takes at a time */
+
+enum unit_kind { UNIT_HS, UNIT_AC };
+
+struct unit {
+	enum unit_kind kind;
+	int type;
+	size_t db;
+};
+
+struct job {
+	const struct rule_set *rs;
+	const struct message *msg;
+	double *val;
+	char *failed;		/* a match error: counted as not hit */
+	double t0;
+	atomic_int stop;	/* the time budget ran out */
+	/* literal prefilter: first and last line holding each literal */
+	int32_t *first[RULE_TYPE_COUNT], *last[RULE_TYPE_COUNT];
+	/* Hyperscan: the type's texts joined by "\n", where each starts,
+	   and for each regex the end of its first report */
+	struct str joined[RULE_TYPE_COUNT];
+	size_t *starts[RULE_TYPE_COUNT], n_texts[RULE_TYPE_COUNT];
+	int64_t *end[RULE_TYPE_COUNT];
+	atomic_int hs_failed[RULE_TYPE_COUNT];
+	struct unit *units;
+	size_t n_units;
+	atomic_size_t next_unit, units_done, next_rule;
+	/* header groups and relays: lane 0 only */
+	char *hvals_present;
+	char **hvals;
+	size_t *hlens;
+	struct received *rcvd;	/* the relays, parsed on first use */
+	struct str hs;
+};
+
+static void job_texts(struct job *jb, int t)
 {
+	const struct message *msg = jb->msg;
 	const struct message_text *tx = t == RULE_BODY ? msg->body
 				      : msg->rawbody;
 	size_t n = t == RULE_URI ? msg->n_uris
 		 : t == RULE_BODY ? msg->n_body : msg->n_rawbody;
-	size_t *starts = mymalloc((n + 1) * sizeof(size_t));
-	int64_t *end = mymalloc((rs->n_hs[t] + 1) * sizeof(int64_t));
-	int32_t *first = mymalloc((rs->n_hs[t] + 1) * sizeof(int32_t));
-	struct str all = STR_INIT;
 	size_t j;
 
+	jb->starts[t] = mymalloc((n + 1) * sizeof(size_t));
+	jb->n_texts[t] = n;
 	for (j = 0; j < n; j++) {
-		starts[j] = all.len;
+		jb->starts[t][j] = jb->joined[t].len;
 		if (t == RULE_URI)
-			str_appends(&all, msg->uris[j]);
+			str_appends(&jb->joined[t], msg->uris[j]);
 		else
-			str_append(&all, tx[j].s, tx[j].len);
-		str_appendc(&all, '\n');
+			str_append(&jb->joined[t], tx[j].s, tx[j].len);
+		str_appendc(&jb->joined[t], '\n');
 	}
-	memset(end, 0xff, rs->n_hs[t] * sizeof(int64_t));
-	if (rule_hs_scan(rs->hs[t], all.s ? all.s : "", all.len, end) < 0) {
-		MYFREE(&first);
-	} else {
-		for (j = 0; j < rs->n_hs[t]; j++) {
-			size_t lo = 0, hi = n, off;
+	jb->end[t] = mymalloc((jb->rs->n_hs[t] + 1) * sizeof(int64_t));
+	memset(jb->end[t], 0xff, jb->rs->n_hs[t] * sizeof(int64_t));
+}
 
-			if (end[j] <= 0) {
-				first[j] = end[j] == 0 ? 0 : -1;
-				continue;
-			}
-			/* the last text starting at or before E - 1 */
-			off = (size_t)end[j] - 1;
-			while (hi - lo > 1) {
-				size_t mid = lo + (hi - lo) / 2;
+static void job_init(struct job *jb, const struct rule_set *rs,
+		     const struct message *msg)
+{
+	size_t i, d;
 
-				if (starts[mid] <= off)
-					lo = mid;
-				else
-					hi = mid;
+	memset(jb, 0, sizeof(*jb));
+	jb->rs = rs;
+	jb->msg = msg;
+	jb->val = mycalloc(rs->n_rules + 1, sizeof(double));
+	jb->failed = mycalloc(rs->n_rules + 1, 1);
+	jb->t0 = now();
+	atomic_init(&jb->stop, 0);
+	atomic_init(&jb->next_unit, 0);
+	atomic_init(&jb->units_done, 0);
+	atomic_init(&jb->next_rule, 0);
+	jb->hvals_present = mycalloc(rs->n_hgroups + 1, 1);
+	jb->hvals = mycalloc(rs->n_hgroups + 1, sizeof(char *));
+	jb->hlens = mycalloc(rs->n_hgroups + 1, sizeof(size_t));
+	str_init(&jb->hs, 256);
+	jb->units = mycalloc(2 * RULE_TYPE_COUNT + rs->n_hs_dbs + 1,
+			     sizeof(*jb->units));
+	for (i = 0; i < RULE_TYPE_COUNT; i++) {
+		atomic_init(&jb->hs_failed[i], 0);
+		str_init(&jb->joined[i], 0);
+		if (rs->hs[i] != NULL) {
+			job_texts(jb, (int)i);
+			for (d = 0; d < rule_hs_dbs(rs->hs[i]); d++) {
+				struct unit *u = &jb->units[jb->n_units++];
+
+				u->kind = UNIT_HS;
+				u->type = (int)i;
+				u->db = d;
 			}
-			first[j] = (int32_t)lo;
+		}
+		if ((i == RULE_BODY || i == RULE_RAWBODY) &&
+		    rs->ac[i] != NULL) {
+			struct unit *u = &jb->units[jb->n_units++];
+
+			u->kind = UNIT_AC;
+			u->type = (int)i;
+			jb->first[i] = mymalloc(rs->n_lit[i] * sizeof(int32_t));
+			jb->last[i] = mymalloc(rs->n_lit[i] * sizeof(int32_t));
+			memset(jb->first[i], 0xff,
+			       rs->n_lit[i] * sizeof(int32_t));
+			memset(jb->last[i], 0xff,
+			       rs->n_lit[i] * sizeof(int32_t));
 		}
 	}
-	str_deinit(&all);
-	free(starts);
-	free(end);
-	return first;
+	jb->val[rs->lto] = 1;	/* local_tests_only */
+}
+
+static void job_deinit(struct job *jb)
+{
+	size_t i;
+
+	for (i = 0; i < jb->rs->n_hgroups; i++)
+		free(jb->hvals[i]);
+	free(jb->hvals);
+	free(jb->hlens);
+	free(jb->hvals_present);
+	received_deinit(&jb->rcvd);
+	str_deinit(&jb->hs);
+	for (i = 0; i < RULE_TYPE_COUNT; i++) {
+		free(jb->first[i]);
+		free(jb->last[i]);
+		free(jb->starts[i]);
+		free(jb->end[i]);
+		str_deinit(&jb->joined[i]);
+	}
+	free(jb->units);
+	free(jb->failed);
+	free(jb->val);
+}
+
+static void run_unit(struct job *jb, int lane, const struct unit *u)
+{
+	const struct rule_set *rs = jb->rs;
+	const struct message *msg = jb->msg;
+	int t = u->type;
+	size_t j;
+
+	if (u->kind == UNIT_HS) {
+		if (rule_hs_scan(rs->hs[t], lane, u->db,
+				 jb->joined[t].s ? jb->joined[t].s : "",
+				 jb->joined[t].len, jb->end[t]) < 0)
+			atomic_store(&jb->hs_failed[t], 1);
+		return;
+	}
+	/* where the prefilter literals occur in the body or the rawbody */
+	{
+		const struct message_text *tx = t == RULE_BODY ? msg->body
+							      : msg->rawbody;
+		size_t n = t == RULE_BODY ? msg->n_body : msg->n_rawbody;
+
+		for (j = 0; j < n; j++)
+			rule_ac_scan(rs->ac[t], tx[j].s, tx[j].len, (int32_t)j,
+				     jb->first[t], jb->last[t]);
+	}
+}
+
+/*
+ * The first text of its type on which rule R's regex may match, as the
+ * Hyperscan pass says: 0 when it did not take the regex or failed, -1
+ * when the regex cannot match any.  A regex reported at offset E may
+ * match in the text holding E - 1 or a later one, never an earlier one.
+ */
+static long hs_first_text(const struct job *jb, const struct rule *r)
+{
+	int t = r->type;
+	int64_t e;
+	size_t lo = 0, hi, off;
+
+	if (r->hs_id < 0 || jb->rs->hs[t] == NULL ||
+	    atomic_load(&jb->hs_failed[t]))
+		return 0;
+	e = jb->end[t][r->hs_id];
+	if (e <= 0)
+		return e == 0 ? 0 : -1;
+	/* the last text starting at or before E - 1 */
+	off = (size_t)e - 1;
+	hi = jb->n_texts[t];
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (jb->starts[t][mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (long)lo;
+}
+
+/* header rule R: the string of its group (lane 0 keeps them) */
+static void header_value(struct job *jb, const struct rule *r,
+			 const char **s, size_t *len)
+{
+	const struct rule_set *rs = jb->rs;
+	int g = r->hgroup;
+
+	if (jb->hvals[g] == NULL && !jb->hvals_present[g]) {
+		const struct hgroup *hg = &rs->hgroups[g];
+
+		if (header_string(rs, hg, jb->msg, &jb->rcvd, &jb->hs)) {
+			jb->hvals_present[g] = 1;
+		} else if (hg->unset != NULL) {
+			str_clear(&jb->hs);
+			str_appends(&jb->hs, hg->unset);
+			jb->hvals_present[g] = 1;
+		} else {
+			str_clear(&jb->hs);
+			jb->hvals_present[g] = 2;
+		}
+		jb->hlens[g] = jb->hs.len;
+		jb->hvals[g] = mymemdup(jb->hs.s ? jb->hs.s : "", jb->hs.len + 1);
+	}
+	*s = jb->hvals[g];
+	*len = jb->hlens[g];
+}
+
+/* the number of times rule IDX matches (0 or 1 unless multiple) */
+static int run_rule(struct job *jb, const struct lane *ln, int idx)
+{
+	const struct rule_set *rs = jb->rs;
+	const struct message *msg = jb->msg;
+	const struct rule *r = &rs->rules[idx];
+	int hits = 0, err = 0, max = r->maxhits;
+	long from = hs_first_text(jb, r);
+	size_t j;
+
+	if (from < 0)
+		return 0;	/* Hyperscan: cannot match */
+	switch (r->type) {
+	case RULE_HEADER: {
+		const char *s;
+		size_t len;
+
+		header_value(jb, r, &s, &len);
+		if (r->exists) {
+			hits = jb->hvals_present[r->hgroup] == 1;
+		} else {
+			hits = run_regex(ln, r, s, len, max, &err);
+			if (r->negate)
+				hits = !hits && !err;
+		}
+		break;
+	}
+	case RULE_BODY:
+	case RULE_RAWBODY: {
+		const struct message_text *t = r->type == RULE_BODY
+					      ? msg->body : msg->rawbody;
+		size_t n = r->type == RULE_BODY ? msg->n_body : msg->n_rawbody;
+		size_t lo = (r->type == RULE_BODY &&
+			     (r->tflags & TF_NOSUBJECT)) ? 1 : 0, hi = n;
+
+		if (r->n_lits > 0) {
+			/* only the lines between the first and the last one
+			   that hold a literal */
+			long f = -1, l = -1;
+			size_t k;
+
+			for (k = 0; k < r->n_lits; k++) {
+				int32_t a = jb->first[r->type][r->lits[k]];
+				int32_t b = jb->last[r->type][r->lits[k]];
+
+				if (a < 0)
+					continue;
+				if (f < 0 || a < f)
+					f = a;
+				if (b > l)
+					l = b;
+			}
+			if (f < 0)
+				break;	/* cannot match */
+			if ((size_t)f > lo)
+				lo = (size_t)f;
+			if ((size_t)l + 1 < hi)
+				hi = (size_t)l + 1;
+		}
+		if ((size_t)from > lo)
+			lo = (size_t)from;
+		for (j = lo; j < hi && !err; j++) {
+			hits += run_regex(ln, r, t[j].s, t[j].len,
+					  max > 0 ? max - hits : 0, &err);
+			if (hits > 0 && (!(r->tflags & TF_MULTIPLE) ||
+					 (max > 0 && hits >= max)))
+				break;
+		}
+		break;
+	}
+	case RULE_FULL:
+		hits = run_regex(ln, r, msg->full, msg->full_len, max, &err);
+		break;
+	case RULE_URI:
+		for (j = (size_t)from; j < msg->n_uris && !err; j++) {
+			hits += run_regex(ln, r, msg->uris[j],
+					  strlen(msg->uris[j]),
+					  max > 0 ? max - hits : 0, &err);
+			if (hits > 0 && (!(r->tflags & TF_MULTIPLE) ||
+					 (max > 0 && hits >= max)))
+				break;
+		}
+		break;
+	default:
+		break;
+	}
+	if (err != 0) {
+		jb->failed[idx] = 1;
+		if (!rs->opts.quiet)
+			msg_warn("rule %s: regex match failed (%d); counted "
+				 "as not hit", r->name, err);
+	}
+	return hits;
+}
+
+/* run rule IDX unless the budget is spent; 0 when it is */
+static int lane_rule(struct job *jb, const struct lane *ln, int idx,
+		     unsigned *count)
+{
+	const struct rule_set *rs = jb->rs;
+	double budget = rs->opts.time_budget, rt0;
+
+	if (atomic_load_explicit(&jb->stop, memory_order_relaxed))
+		return 0;
+	if (budget > 0 && ((*count)++ & 15) == 0 && now() - jb->t0 > budget) {
+		atomic_store(&jb->stop, 1);
+		return 0;
+	}
+	rt0 = rs->opts.profile ? now() : 0;
+	jb->val[idx] = run_rule(jb, ln, idx);
+	if (rs->opts.profile) {
+		((struct rule *)&rs->rules[idx])->spent += now() - rt0;
+		((struct rule_set *)rs)->lane_rules[ln - rs->lane]++;
+	}
+	return 1;
+}
+
+static void score_lane(void *v, int lane)
+{
+	struct job *jb = v;
+	const struct rule_set *rs = jb->rs;
+	const struct lane *ln = &rs->lane[lane];
+	unsigned count = 0;
+	size_t i, k;
+
+	if (lane == 0)
+		for (i = 0; i < rs->n_hdr_order; i++)
+			if (!lane_rule(jb, ln, rs->hdr_order[i], &count))
+				break;
+	while ((i = atomic_fetch_add(&jb->next_unit, 1)) < jb->n_units) {
+		run_unit(jb, lane, &jb->units[i]);
+		atomic_fetch_add(&jb->units_done, 1);
+	}
+	/* the rules need every scan, some may still run on another lane */
+	lanes_wait_for(&jb->units_done, jb->n_units);
+	while ((k = atomic_fetch_add(&jb->next_rule, RULE_BATCH)) <
+	       rs->n_order) {
+		for (i = k; i < k + RULE_BATCH && i < rs->n_order; i++)
+			if (!lane_rule(jb, ln, rs->order[i], &count))
+				return;
+	}
 }
 
 void rule_set_score(const struct rule_set *rs, const struct message *msg,
 		    struct rule_result *res)
 {
-	double *val = mycalloc(rs->n_rules + 1, sizeof(double));
-	double t0 = now(), budget = rs->opts.time_budget;
-	struct str hs = STR_INIT;
-	char *hvals_present = mycalloc(rs->n_hgroups + 1, 1);
-	char **hvals = mycalloc(rs->n_hgroups + 1, sizeof(char *));
-	size_t *hlens = mycalloc(rs->n_hgroups + 1, sizeof(size_t));
-	size_t i, j, n_hit = 0;
+	struct job jb;
+	size_t i, n_hit = 0;
 	int *hit_idx;
+	double *val;
 	struct str all = STR_INIT;
-	struct received *rcvd = NULL;	/* the relays, parsed on first use */
-
-	int32_t *first[RULE_TYPE_COUNT] = { NULL }, *last[RULE_TYPE_COUNT] = {
-		NULL };
-	int32_t *hfirst[RULE_TYPE_COUNT] = { NULL };
+	double t0;
 
 	memset(res, 0, sizeof(*res));
 	res->required = rs->required;
-	val[rs->lto] = 1;	/* local_tests_only */
-	/* where the prefilter literals occur in the body and the rawbody */
-	for (i = RULE_BODY; i <= RULE_RAWBODY; i++) {
-		const struct message_text *t = i == RULE_BODY ? msg->body
-							      : msg->rawbody;
-		size_t n = i == RULE_BODY ? msg->n_body : msg->n_rawbody;
-
-		if (rs->ac[i] == NULL)
-			continue;
-		first[i] = mymalloc(rs->n_lit[i] * sizeof(int32_t));
-		last[i] = mymalloc(rs->n_lit[i] * sizeof(int32_t));
-		memset(first[i], 0xff, rs->n_lit[i] * sizeof(int32_t));
-		memset(last[i], 0xff, rs->n_lit[i] * sizeof(int32_t));
-		for (j = 0; j < n; j++)
-			rule_ac_scan(rs->ac[i], t[j].s, t[j].len, (int32_t)j,
-				     first[i], last[i]);
-	}
-	/* from which body, rawbody or uri text on each regex may match */
-	for (i = 0; i < RULE_TYPE_COUNT; i++)
-		if (rs->hs[i] != NULL)
-			hfirst[i] = hs_first_texts(rs, msg, (int)i);
-	for (i = 0; i < rs->n_order; i++) {
-		const struct rule *r = &rs->rules[rs->order[i]];
-		int hits = 0, err = 0, max = r->maxhits;
-		size_t lo_all = 0;
-
-		double rt0 = rs->opts.profile ? now() : 0;
-
-		if (budget > 0 && (i & 15) == 0 && now() - t0 > budget) {
-			res->timed_out = 1;
-			break;
-		}
-		if (r->hs_id >= 0 && hfirst[r->type] != NULL) {
-			/* not before the text the Hyperscan pass reported */
-			int32_t f = hfirst[r->type][r->hs_id];
-
-			if (f < 0)
-				goto done;	/* cannot match */
-			lo_all = (size_t)f;
-		}
-		switch (r->type) {
-		case RULE_HEADER: {
-			int g = r->hgroup;
-
-			if (hvals[g] == NULL && !hvals_present[g]) {
-				const struct hgroup *hg = &rs->hgroups[g];
-
-				if (header_string(rs, hg, msg, &rcvd, &hs)) {
-					hvals_present[g] = 1;
-				} else if (hg->unset != NULL) {
-					str_clear(&hs);
-					str_appends(&hs, hg->unset);
-					hvals_present[g] = 1;
-				} else {
-					str_clear(&hs);
-					hvals_present[g] = 2;
-				}
-				hlens[g] = hs.len;
-				hvals[g] = mymemdup(hs.s ? hs.s : "", hs.len + 1);
-			}
-			if (r->exists) {
-				hits = hvals_present[g] == 1;
-			} else {
-				hits = run_regex(rs, r, hvals[g], hlens[g], max,
-						 &err);
-				if (r->negate)
-					hits = !hits && !err;
-			}
-			break;
-		}
-		case RULE_BODY:
-		case RULE_RAWBODY: {
-			const struct message_text *t = r->type == RULE_BODY
-						      ? msg->body : msg->rawbody;
-			size_t n = r->type == RULE_BODY ? msg->n_body
-							: msg->n_rawbody;
-			size_t lo = (r->type == RULE_BODY &&
-				     (r->tflags & TF_NOSUBJECT)) ? 1 : 0, hi = n;
-
-			if (r->n_lits > 0) {
-				/* only the lines between the first and the
-				   last one that hold a literal */
-				long f = -1, l = -1;
-				size_t k;
-
-				for (k = 0; k < r->n_lits; k++) {
-					int32_t a = first[r->type][r->lits[k]];
-					int32_t b = last[r->type][r->lits[k]];
-
-					if (a < 0)
-						continue;
-					if (f < 0 || a < f)
-						f = a;
-					if (b > l)
-						l = b;
-				}
-				if (f < 0)
-					break;	/* cannot match */
-				if ((size_t)f > lo)
-					lo = (size_t)f;
-				if ((size_t)l + 1 < hi)
-					hi = (size_t)l + 1;
-			}
-			if (lo_all > lo)
-				lo = lo_all;
-			for (j = lo; j < hi && !err; j++) {
-				hits += run_regex(rs, r, t[j].s, t[j].len,
-						  max > 0 ? max - hits : 0, &err);
-				if (hits > 0 && (!(r->tflags & TF_MULTIPLE) ||
-						 (max > 0 && hits >= max)))
-					break;
-			}
-			break;
-		}
-		case RULE_FULL:
-			hits = run_regex(rs, r, msg->full, msg->full_len, max,
-					 &err);
-			break;
-		case RULE_URI:
-			for (j = lo_all; j < msg->n_uris && !err; j++) {
-				hits += run_regex(rs, r, msg->uris[j],
-						  strlen(msg->uris[j]),
-						  max > 0 ? max - hits : 0, &err);
-				if (hits > 0 && (!(r->tflags & TF_MULTIPLE) ||
-						 (max > 0 && hits >= max)))
-					break;
-			}
-			break;
-		default:
-			break;
-		}
-		if (err != 0 && !rs->opts.quiet)
-			msg_warn("rule %s: regex match failed (%d); counted as "
-				 "not hit", r->name, err);
-done:
-		val[rs->order[i]] = hits;
-		if (rs->opts.profile)
-			((struct rule *)r)->spent += now() - rt0;
-	}
+	job_init(&jb, rs, msg);
+	val = jb.val;
+	t0 = jb.t0;
+	lanes_run(rs->lanes, score_lane, &jb);
+	res->timed_out = atomic_load(&jb.stop);
 	if (!res->timed_out) {
 		for (i = 0; i < rs->n_meta; i++) {
 			int idx = rs->meta_order[i];
@@ -2951,20 +3151,8 @@ done:
 	qsort(res->hits, res->n_hits, sizeof(*res->hits), hit_cmp);
 	res->all_hits = str_steal(&all);
 	res->elapsed = now() - t0;
-	for (i = 0; i < rs->n_hgroups; i++)
-		free(hvals[i]);
-	free(hvals);
-	free(hlens);
-	free(hvals_present);
 	free(hit_idx);
-	free(val);
-	received_deinit(&rcvd);
-	for (i = 0; i < RULE_TYPE_COUNT; i++) {
-		free(first[i]);
-		free(last[i]);
-		free(hfirst[i]);
-	}
-	str_deinit(&hs);
+	job_deinit(&jb);
 }
 
 static int spent_cmp(const void *a, const void *b)
@@ -2977,30 +3165,34 @@ static int spent_cmp(const void *a, const void *b)
 
 void rule_set_profile(const struct rule_set *rs, FILE *fp, size_t n)
 {
-	int *idx = mymalloc((rs->n_order + 1) * sizeof(int));
+	size_t n_run = rs->n_hdr_order + rs->n_order;
+	int *idx = mymalloc((n_run + 1) * sizeof(int));
 	double total = 0;
 	size_t i;
 
-	for (i = 0; i < rs->n_order; i++) {
-		idx[i] = rs->order[i];
+	memcpy(idx, rs->hdr_order, rs->n_hdr_order * sizeof(int));
+	memcpy(idx + rs->n_hdr_order, rs->order, rs->n_order * sizeof(int));
+	for (i = 0; i < n_run; i++)
 		total += rs->rules[idx[i]].spent;
-	}
 	qsort_rs = rs;
-	qsort(idx, rs->n_order, sizeof(int), spent_cmp);
-	fprintf(fp, "regex time %.3f s in %zu rules:", total, rs->n_order);
+	qsort(idx, n_run, sizeof(int), spent_cmp);
+	fprintf(fp, "regex time %.3f s in %zu rules:", total, n_run);
 	{
 		double by_type[RULE_TYPE_COUNT] = { 0 };
 		int t;
 
-		for (i = 0; i < rs->n_order; i++)
+		for (i = 0; i < n_run; i++)
 			by_type[rs->rules[idx[i]].type] += rs->rules[idx[i]].spent;
 		for (t = 0; t < RULE_TYPE_COUNT; t++)
 			if (t != RULE_META)
 				fprintf(fp, " %s %.3f", rule_type_name(t),
 					by_type[t]);
-		fprintf(fp, "; slowest:\n");
+		fprintf(fp, "; lanes %d:", lanes_count(rs->lanes));
+		for (t = 0; t < lanes_count(rs->lanes); t++)
+			fprintf(fp, " %lu", rs->lane_rules[t]);
+		fprintf(fp, " rules run; slowest:\n");
 	}
-	for (i = 0; i < n && i < rs->n_order; i++) {
+	for (i = 0; i < n && i < n_run; i++) {
 		const struct rule *r = &rs->rules[idx[i]];
 
 		fprintf(fp, "%9.4f s %5.1f%% %-8s %s\n", r->spent,

@@ -102,9 +102,11 @@ struct rule_set_options {
 				   reports (for comparison and testing) */
 	const char *cache_dir;	/* compiled Hyperscan databases are kept
 				   here (NULL: compiled at every load) */
+	int threads;		/* threads that score one message (at most
+				   4, and the CPUs online) */
 };
-/* defaults: 5 s, 1000000, JIT, Hyperscan, no cache */
-#define RULE_SET_OPTIONS_INIT { 5.0, 1000000UL, 0, 0, 0, 0, NULL }
+/* defaults: 5 s, 1000000, JIT, Hyperscan, no cache, one thread */
+#define RULE_SET_OPTIONS_INIT { 5.0, 1000000UL, 0, 0, 0, 0, NULL, 1 }
 
 /* what loading found, for "spamtrap rules lint" */
 struct rule_lint {

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
-# 2104-rules-hyperscan - the Hyperscan pass changes how fast the rules
-# run, never what they find: over a sample of the SpamAssassin public
-# corpus scored with the full Debian SpamAssassin rule set, the hits with
-# the pass (rules_hyperscan = yes, the default) are exactly the hits
-# without it (every body, rawbody and uri regex run on every text).
+# 2104-rules-hyperscan - the Hyperscan pass and the scoring threads
+# change how fast the rules run, never what they find: over a sample of
+# the SpamAssassin public corpus scored with the full Debian SpamAssassin
+# rule set, the hits with the pass (rules_hyperscan = yes, the default)
+# are exactly the hits without it (every body, rawbody and uri regex run
+# on every text), and the hits with two scoring threads (rules_threads =
+# 2, the default; the second thread is seen doing its share) are the
+# hits with one.
 # Also: lint reports the pass, a second load takes its databases from
 # rules_cache_dir, and a damaged cache file is compiled again.
 import os
@@ -37,12 +40,13 @@ def lint(cache):
     return r, m
 
 
-def hits(cache, files, hyperscan):
+def hits(cache, files, hyperscan, threads=2):
     rules = sum([["--rules", d] for d in RULES], [])
     r = subprocess.run(["xargs", "-d", "\\n", "-s", "2000000", SPAMTRAP,
                         "-c", "/dev/null", "-o", "rules_cache_dir=" + cache,
-                        "-o", "rules_hyperscan=" + hyperscan, "score",
-                        "--hits"] + rules,
+                        "-o", "rules_hyperscan=" + hyperscan,
+                        "-o", "rules_threads=%d" % threads, "score",
+                        "--profile", "--hits"] + rules,
                        input="\n".join(files) + "\n",
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True, errors="replace")
@@ -51,6 +55,18 @@ def hits(cache, files, hyperscan):
         path, _, names = line.partition(": ")
         out[path] = set(names.split())
     return r, out
+
+
+def same_hits(a, b, what_a, what_b):
+    """Every message scored in B, with the hits it has in A."""
+    t.is_(len(b), SAMPLE, "scored every message %s" % what_b)
+    differ = [p for p in b if a.get(p) != b[p]]
+    t.ok(not differ, "the same hits %s and %s on %d messages"
+         % (what_a, what_b, len(b)))
+    for p in differ[:5]:
+        t.diag("%s: only %s %s, only %s %s" % (
+            p, what_a, sorted(a.get(p, set()) - b[p]), what_b,
+            sorted(b[p] - a.get(p, set()))))
 
 
 def main():
@@ -93,17 +109,24 @@ def main():
     t.ok(m is not None and int(m.group(5)) == 0, "and replaced")
 
     r1, with_hs = hits(cache, files, "yes")
-    r2, without = hits(cache, files, "no")
-    t.ok(r1.returncode == 0 and r2.returncode == 0, "both runs scored")
+    r2, without = hits(cache, files, "no", threads=1)
+    r3, one = hits(cache, files, "yes", threads=1)
+    t.ok(r1.returncode == 0 and r2.returncode == 0 and r3.returncode == 0,
+         "the three runs scored")
+    # "lanes N: RULES-ON-LANE-0 RULES-ON-LANE-1 ... rules run"
+    lanes = [list(map(int, m.group(2).split())) for m in
+             re.finditer(r"lanes (\d+):((?: \d+)+) rules run", r1.stderr)]
+    cpus = os.cpu_count() or 1
+    t.ok(lanes and all(len(x) == min(2, cpus) for x in lanes),
+         "two threads asked, %d CPU(s): %d lane(s) per run" % (
+             cpus, min(2, cpus)))
+    if cpus >= 2:
+        t.ok(lanes and sum(x[1] for x in lanes) > 0,
+             "the second thread ran %d of the %d rule runs" % (
+                 sum(x[1] for x in lanes), sum(sum(x) for x in lanes)))
     t.is_(len(with_hs), SAMPLE, "scored every message with the pass")
-    t.is_(len(without), SAMPLE, "scored every message without it")
-    differ = [p for p in without if with_hs.get(p) != without[p]]
-    t.ok(not differ, "the same hits with and without the pass on %d "
-         "messages" % len(without))
-    for p in differ[:5]:
-        t.diag("%s: only with %s, only without %s" % (
-            p, sorted(with_hs.get(p, set()) - without[p]),
-            sorted(without[p] - with_hs.get(p, set()))))
+    same_hits(with_hs, one, "with two threads", "with one")
+    same_hits(with_hs, without, "with the pass", "without it")
     n_hits = sum(len(v) for v in without.values())
     t.ok(n_hits > 10 * SAMPLE, "%d hits compared" % n_hits)
     spamtrap.remove_tree(tmp)

@@ -59,6 +59,7 @@ static struct rule_set *load(char **dirs, size_t n, struct rule_lint *lint,
 	opts.match_limit = (unsigned long)var_rules_match_limit;
 	opts.no_jit = !var_rules_jit;
 	opts.no_hyperscan = !var_rules_hyperscan;
+	opts.threads = var_rules_threads;
 	opts.cache_dir = *var_rules_cache_dir ? var_rules_cache_dir : NULL;
 	opts.quiet = quiet;
 	opts.profile = profile;

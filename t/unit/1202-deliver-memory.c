@@ -197,6 +197,7 @@ int main(void)
 	int held = 0, bad, saved_stderr, log_fd;
 
 	msg_init("1202-deliver-memory");
+	opts.threads = 2;	/* as lmtpd runs (rules_threads) */
 	snprintf(dir, sizeof(dir), "/tmp/st1202-XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		msg_fatal_sys("mkdtemp");

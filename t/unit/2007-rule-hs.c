@@ -77,7 +77,7 @@ static void test_scan(const char *cache)
 	size_t starts[N_TEXTS], i, j;
 	int cached = 0, compiled = 0;
 
-	hs = rule_hs_build(pats, opts, N_PATS, cache, taken, &why);
+	hs = rule_hs_build(pats, opts, N_PATS, cache, 2, taken, &why);
 	if (!TEST_OK(hs != NULL, "built (%s)", why ? why : ""))
 		return;
 	rule_hs_counts(hs, &cached, &compiled);
@@ -94,7 +94,16 @@ static void test_scan(const char *cache)
 		str_appendc(&all, '\n');
 	}
 	memset(end, 0xff, sizeof(end));
-	TEST_IS_INT(rule_hs_scan(hs, all.s, all.len, end), 0, "scanned");
+	/* each database once, on lanes 0 and 1 in turn */
+	TEST_OK(rule_hs_dbs(hs) > 0, "%zu database(s)", rule_hs_dbs(hs));
+	for (i = 0; i < rule_hs_dbs(hs); i++)
+		TEST_IS_INT(rule_hs_scan(hs, (int)(i & 1), i, all.s, all.len,
+					 end), 0, "database %zu scanned on lane "
+			    "%zu", i, i & 1);
+	TEST_IS_INT(rule_hs_scan(hs, 2, 0, all.s, all.len, end), -1,
+		    "no scratch space for a third lane: the scan fails");
+	TEST_IS_INT(rule_hs_scan(hs, 0, rule_hs_dbs(hs), all.s, all.len, end),
+		    -1, "no such database: the scan fails");
 	/* every (pattern, text) match is reported at or before the text */
 	for (i = 0; i < N_PATS; i++) {
 		int any = 0;
@@ -184,7 +193,7 @@ int main(void)
 	str_printf(&cache, "%s/cache", dir);
 	test_scan(cache.s);
 	/* the second build comes from the cache, with the same result */
-	hs = rule_hs_build(pats, opts, N_PATS, cache.s, taken, &why);
+	hs = rule_hs_build(pats, opts, N_PATS, cache.s, 1, taken, &why);
 	if (TEST_OK(hs != NULL, "built again")) {
 		rule_hs_counts(hs, &cached, &compiled);
 		TEST_OK(cached > 0 && compiled == 0,
