@@ -18,6 +18,9 @@
 #ifndef SPAMTRAP_LANES_H
 #define SPAMTRAP_LANES_H
 
+#include <stdatomic.h>
+#include <stddef.h>
+
 #define LANES_MAX	4
 
 struct lanes;
@@ -39,8 +42,6 @@ void lanes_run(struct lanes *l, void (*fn)(void *arg, int lane), void *arg);
  * Spin (yielding now and then) until *V is at least N: for a lane that
  * waits a few microseconds for work another lane has taken.
  */
-#include <stdatomic.h>
-#include <stddef.h>
 void lanes_wait_for(const atomic_size_t *v, size_t n);
 
 void lanes_deinit(struct lanes **lp);

@@ -42,8 +42,8 @@ size_t rule_hs_dbs(const struct rule_hs *hs);
  * match (END starts filled with -1; the databases hold different ids).
  * Patterns go in with HS_FLAG_MULTILINE, so S may be several texts
  * joined by "\n": a pattern that matches one of them is reported at or
- * before it.  Returns 0, or -1 when the scan failed (then treat every
- * pattern of the database as reported at 0).
+ * before it.  Returns 0, or -1 when the scan failed (then END says
+ * nothing: treat every pattern of the pass as reported at 0).
  */
 int rule_hs_scan(const struct rule_hs *hs, int lane, size_t db,
 		 const char *s, size_t len, int64_t *end);

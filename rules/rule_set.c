@@ -151,7 +151,6 @@ struct rule_set {
 	struct lanes *lanes;	/* threads that score a message */
 	struct lane lane[LANES_MAX];
 	unsigned long lane_rules[LANES_MAX];	/* rules run, when profiling */
-	size_t n_hs_dbs;	/* Hyperscan databases, all types */
 	struct received_conf *rcvd;	/* trust settings, Received: parser */
 	/* loading state */
 	char **plugins;
@@ -1667,7 +1666,6 @@ static void build_hyperscan(struct rule_set *rs)
 			continue;
 		}
 		rs->n_hs[t] = n;
-		rs->n_hs_dbs += rule_hs_dbs(rs->hs[t]);
 		rs->lint->hyperscan_bytes += rule_hs_size(rs->hs[t]);
 		rule_hs_counts(rs->hs[t], &rs->lint->hyperscan_cached,
 			       &rs->lint->hyperscan_compiled);
@@ -2791,7 +2789,7 @@ static void job_texts(struct job *jb, int t)
 static void job_init(struct job *jb, const struct rule_set *rs,
 		     const struct message *msg)
 {
-	size_t i, d;
+	size_t i, d, n_dbs = 0;
 
 	memset(jb, 0, sizeof(*jb));
 	jb->rs = rs;
@@ -2807,7 +2805,10 @@ static void job_init(struct job *jb, const struct rule_set *rs,
 	jb->hvals = mycalloc(rs->n_hgroups + 1, sizeof(char *));
 	jb->hlens = mycalloc(rs->n_hgroups + 1, sizeof(size_t));
 	str_init(&jb->hs, 256);
-	jb->units = mycalloc(2 * RULE_TYPE_COUNT + rs->n_hs_dbs + 1,
+	for (i = 0; i < RULE_TYPE_COUNT; i++)
+		if (rs->hs[i] != NULL)
+			n_dbs += rule_hs_dbs(rs->hs[i]);
+	jb->units = mycalloc(2 * RULE_TYPE_COUNT + n_dbs + 1,
 			     sizeof(*jb->units));
 	for (i = 0; i < RULE_TYPE_COUNT; i++) {
 		atomic_init(&jb->hs_failed[i], 0);
