@@ -101,7 +101,8 @@ struct rule {
 	double spent;		/* seconds, when profiling */
 	int *lits;		/* prefilter literal ids (body, rawbody) */
 	size_t n_lits;		/* 0: always run */
-	int hs_id;		/* id in its type's Hyperscan pass, or -1 */
+	int hs_id;		/* id in its type's Hyperscan pass (a header
+				   rule: its group's), or -1 */
 	char *hs_pattern;	/* what it gets, when not pattern (shorter
 				   look-alike tags) */
 };
@@ -121,7 +122,14 @@ struct hgroup {
 	char *name;
 	int mods;
 	char *unset;		/* if-unset value, or NULL */
+	struct rule_hs *hs;	/* a pass over the string for the group's
+				   rules, when it has HDR_HS_MIN or more */
+	size_t n_hs;		/* ids in it: 0 .. n_hs - 1 */
 };
+
+/* a header group with fewer regexes than this runs them all: one
+   Hyperscan scan costs about as much as a few PCRE2 runs over a header */
+#define HDR_HS_MIN	6
 
 struct kv {
 	char *key, *value;
@@ -699,6 +707,7 @@ static int hgroup_get(struct rule_set *rs, enum hdr_kind kind,
 	}
 	rs->hgroups = myrealloc(rs->hgroups,
 				(rs->n_hgroups + 1) * sizeof(*rs->hgroups));
+	memset(&rs->hgroups[rs->n_hgroups], 0, sizeof(*rs->hgroups));
 	rs->hgroups[rs->n_hgroups].kind = kind;
 	rs->hgroups[rs->n_hgroups].name = mystrdup(name);
 	rs->hgroups[rs->n_hgroups].mods = mods;
@@ -1623,62 +1632,104 @@ static int meta_support(struct rule_set *rs, int idx, int depth)
 }
 
 
+/* the regexes of one Hyperscan pass, and where they come from */
+struct hs_pass {
+	const char **pats;
+	uint32_t *opts;
+	int *idx;		/* the rules */
+	unsigned char *taken;
+	size_t n;
+};
+
+/* add rule I's regex to pass P */
+static void hs_pass_add(struct rule_set *rs, struct hs_pass *p, size_t i)
+{
+	struct rule *r = &rs->rules[i];
+	uint32_t o = r->re_opts;
+
+	if (r->re != NULL)
+		(void)pcre2_pattern_info(r->re, PCRE2_INFO_ALLOPTIONS, &o);
+	p->pats[p->n] = r->hs_pattern ? r->hs_pattern : r->pattern;
+	p->opts[p->n] = o;
+	p->idx[p->n++] = (int)i;
+}
+
+/* compile pass P (rules of type T); NULL, and WHY, when nothing could
+   be taken; the rules taken get their hs_id */
+static struct rule_hs *hs_pass_build(struct rule_set *rs, struct hs_pass *p,
+				     int t, const char **why_r)
+{
+	struct rule_hs *hs = rule_hs_build(p->pats, p->opts, p->n,
+					   rs->opts.cache_dir,
+					   lanes_count(rs->lanes), p->taken,
+					   why_r);
+	size_t i;
+
+	if (hs == NULL)
+		return NULL;
+	rs->lint->hyperscan_bytes += rule_hs_size(hs);
+	rule_hs_counts(hs, &rs->lint->hyperscan_cached,
+		       &rs->lint->hyperscan_compiled);
+	for (i = 0; i < p->n; i++)
+		if (p->taken[i]) {
+			rs->rules[p->idx[i]].hs_id = (int)i;
+			rs->lint->hyperscan[t]++;
+		}
+	return hs;
+}
+
 /*
  * One Hyperscan pass per type over the regexes of the body, rawbody and
- * uri rules; a rule left out of it keeps hs_id -1.
+ * uri rules, and one per header group with HDR_HS_MIN regexes or more
+ * over the group's string (rules that test only whether a header exists
+ * have none); a rule left out keeps hs_id -1.
  */
 static void build_hyperscan(struct rule_set *rs)
 {
-	const char **pats = mycalloc(rs->n_rules + 1, sizeof(char *));
-	uint32_t *opts = mycalloc(rs->n_rules + 1, sizeof(uint32_t));
-	int *idx = mycalloc(rs->n_rules + 1, sizeof(int));
-	unsigned char *taken = mycalloc(rs->n_rules + 1, 1);
-	size_t i, n;
+	struct hs_pass p;
+	const char *why;
+	size_t i, g;
 	int t;
 
+	p.pats = mycalloc(rs->n_rules + 1, sizeof(char *));
+	p.opts = mycalloc(rs->n_rules + 1, sizeof(uint32_t));
+	p.idx = mycalloc(rs->n_rules + 1, sizeof(int));
+	p.taken = mycalloc(rs->n_rules + 1, 1);
 	for (t = 0; t < RULE_TYPE_COUNT; t++) {
-		const char *why;
-
 		if (!hs_type(t))
 			continue;
-		for (i = n = 0; i < rs->n_rules; i++) {
-			struct rule *r = &rs->rules[i];
-			uint32_t o = r->re_opts;
-
-			if (!r->enabled || (int)r->type != t)
-				continue;
-			if (r->re != NULL)
-				(void)pcre2_pattern_info(r->re,
-							 PCRE2_INFO_ALLOPTIONS,
-							 &o);
-			pats[n] = r->hs_pattern ? r->hs_pattern : r->pattern;
-			opts[n] = o;
-			idx[n++] = (int)i;
-		}
-		if (n == 0)
+		for (i = p.n = 0; i < rs->n_rules; i++)
+			if (rs->rules[i].enabled && (int)rs->rules[i].type == t)
+				hs_pass_add(rs, &p, i);
+		if (p.n == 0)
 			continue;
-		rs->hs[t] = rule_hs_build(pats, opts, n, rs->opts.cache_dir,
-					  lanes_count(rs->lanes), taken, &why);
-		if (rs->hs[t] == NULL) {
+		rs->hs[t] = hs_pass_build(rs, &p, t, &why);
+		if (rs->hs[t] == NULL)
 			lint_msg(rs, NULL, 0, "%s rules: no Hyperscan pass (%s); "
 				 "every regex runs on every text",
 				 rule_type_name(t), why);
-			continue;
-		}
-		rs->n_hs[t] = n;
-		rs->lint->hyperscan_bytes += rule_hs_size(rs->hs[t]);
-		rule_hs_counts(rs->hs[t], &rs->lint->hyperscan_cached,
-			       &rs->lint->hyperscan_compiled);
-		for (i = 0; i < n; i++)
-			if (taken[i]) {
-				rs->rules[idx[i]].hs_id = (int)i;
-				rs->lint->hyperscan[t]++;
-			}
+		else
+			rs->n_hs[t] = p.n;
 	}
-	free(pats);
-	free(opts);
-	free(idx);
-	free(taken);
+	for (g = 0; g < rs->n_hgroups; g++) {
+		struct hgroup *hg = &rs->hgroups[g];
+
+		for (i = p.n = 0; i < rs->n_rules; i++) {
+			const struct rule *r = &rs->rules[i];
+
+			if (r->enabled && r->type == RULE_HEADER && !r->exists
+			    && r->hgroup == (int)g && r->pattern != NULL)
+				hs_pass_add(rs, &p, i);
+		}
+		/* without a pass, every regex of the group runs */
+		if (p.n >= HDR_HS_MIN &&
+		    (hg->hs = hs_pass_build(rs, &p, RULE_HEADER, &why)) != NULL)
+			hg->n_hs = p.n;
+	}
+	free(p.pats);
+	free(p.opts);
+	free(p.idx);
+	free(p.taken);
 }
 
 /* literals for the body and rawbody rules Hyperscan did not take, one
@@ -1993,6 +2044,7 @@ void rule_set_deinit(struct rule_set **rsp)
 	for (i = 0; i < rs->n_hgroups; i++) {
 		free(rs->hgroups[i].name);
 		free(rs->hgroups[i].unset);
+		rule_hs_deinit(&rs->hgroups[i].hs);
 	}
 	free(rs->hgroups);
 	free(rs->order);
@@ -2759,6 +2811,8 @@ struct job {
 	char *hvals_present;
 	char **hvals;
 	size_t *hlens;
+	char *hscanned;		/* the group's Hyperscan pass: 1 ran, 2 failed */
+	int64_t **hend;		/* and what it reported (as end[] above) */
 	struct received *rcvd;	/* the relays, parsed on first use */
 	struct str hs;
 };
@@ -2804,6 +2858,8 @@ static void job_init(struct job *jb, const struct rule_set *rs,
 	jb->hvals_present = mycalloc(rs->n_hgroups + 1, 1);
 	jb->hvals = mycalloc(rs->n_hgroups + 1, sizeof(char *));
 	jb->hlens = mycalloc(rs->n_hgroups + 1, sizeof(size_t));
+	jb->hscanned = mycalloc(rs->n_hgroups + 1, 1);
+	jb->hend = mycalloc(rs->n_hgroups + 1, sizeof(int64_t *));
 	str_init(&jb->hs, 256);
 	for (i = 0; i < RULE_TYPE_COUNT; i++)
 		if (rs->hs[i] != NULL)
@@ -2844,9 +2900,13 @@ static void job_deinit(struct job *jb)
 {
 	size_t i;
 
-	for (i = 0; i < jb->rs->n_hgroups; i++)
+	for (i = 0; i < jb->rs->n_hgroups; i++) {
 		free(jb->hvals[i]);
+		free(jb->hend[i]);
+	}
 	free(jb->hvals);
+	free(jb->hend);
+	free(jb->hscanned);
 	free(jb->hlens);
 	free(jb->hvals_present);
 	received_deinit(&jb->rcvd);
@@ -2901,7 +2961,7 @@ static long hs_first_text(const struct job *jb, const struct rule *r)
 	int64_t e;
 	size_t lo = 0, hi, off;
 
-	if (r->hs_id < 0 || jb->rs->hs[t] == NULL ||
+	if (t == RULE_HEADER || r->hs_id < 0 || jb->rs->hs[t] == NULL ||
 	    atomic_load(&jb->hs_failed[t]))
 		return 0;
 	e = jb->end[t][r->hs_id];
@@ -2948,6 +3008,32 @@ static void header_value(struct job *jb, const struct rule *r,
 	*len = jb->hlens[g];
 }
 
+/*
+ * Header rule R, its group's string S (LEN): may its regex match, as
+ * the group's Hyperscan pass says (scanned on the first rule that asks)?
+ * 1 also when the pass did not take the regex or failed.
+ */
+static int header_may_match(struct job *jb, const struct lane *ln,
+			    const struct rule *r, const char *s, size_t len)
+{
+	const struct hgroup *hg = &jb->rs->hgroups[r->hgroup];
+	int g = r->hgroup;
+	size_t d;
+
+	if (r->hs_id < 0 || hg->hs == NULL)
+		return 1;
+	if (!jb->hscanned[g]) {
+		jb->hend[g] = mymalloc((hg->n_hs + 1) * sizeof(int64_t));
+		memset(jb->hend[g], 0xff, hg->n_hs * sizeof(int64_t));
+		jb->hscanned[g] = 1;
+		for (d = 0; d < rule_hs_dbs(hg->hs); d++)
+			if (rule_hs_scan(hg->hs, (int)(ln - jb->rs->lane), d,
+					 s, len, jb->hend[g]) < 0)
+				jb->hscanned[g] = 2;
+	}
+	return jb->hscanned[g] == 2 || jb->hend[g][r->hs_id] >= 0;
+}
+
 /* the number of times rule IDX matches (0 or 1 unless multiple) */
 static int run_rule(struct job *jb, const struct lane *ln, int idx)
 {
@@ -2969,7 +3055,8 @@ static int run_rule(struct job *jb, const struct lane *ln, int idx)
 		if (r->exists) {
 			hits = jb->hvals_present[r->hgroup] == 1;
 		} else {
-			hits = run_regex(ln, r, s, len, max, &err);
+			hits = header_may_match(jb, ln, r, s, len)
+			       ? run_regex(ln, r, s, len, max, &err) : 0;
 			if (r->negate)
 				hits = !hits && !err;
 		}

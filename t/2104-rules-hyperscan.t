@@ -4,7 +4,7 @@
 # the SpamAssassin public corpus scored with the full Debian SpamAssassin
 # rule set, the hits with the pass (rules_hyperscan = yes, the default)
 # are exactly the hits without it (every body, rawbody and uri regex run
-# on every text), and the hits with two scoring threads (rules_threads =
+# on every text, every header regex on its header string), and the hits with two scoring threads (rules_threads =
 # 2, the default; the second thread is seen doing its share) are the
 # hits with one.
 # Also: lint reports the pass, a second load takes its databases from
@@ -34,9 +34,9 @@ def run(args, cache, **kw):
 
 def lint(cache):
     r = run(["rules", "lint"] + RULES, cache)
-    m = re.search(r"Hyperscan pass says they may match: body (\d+), "
-                  r"rawbody (\d+), uri (\d+) \((\d+) databases from the "
-                  r"cache, (\d+) compiled", r.stdout)
+    m = re.search(r"Hyperscan pass says they may match: header (\d+), "
+                  r"body (\d+), rawbody (\d+), uri (\d+) \((\d+) databases "
+                  r"from the cache, (\d+) compiled", r.stdout)
     return r, m
 
 
@@ -84,17 +84,18 @@ def main():
     if m is None:
         t.diag(r.stdout[-2000:] + r.stderr[-2000:])
         return t.done()
-    body, raw, uri, cached, compiled = map(int, m.groups())
+    header, body, raw, uri, cached, compiled = map(int, m.groups())
     t.ok(body > 500 and raw > 40 and uri > 100,
          "body %d, rawbody %d, uri %d regexes in the pass" % (body, raw, uri))
+    t.ok(header > 400, "%d header regexes in their groups' passes" % header)
     t.ok(cached == 0 and compiled > 0,
          "first load compiles (%d databases)" % compiled)
     dbs = [f for f in os.listdir(cache) if f.startswith("hs-")]
     t.is_(len(dbs), compiled, "each compiled database is kept in the cache")
 
     r, m = lint(cache)
-    t.ok(m is not None and int(m.group(4)) == compiled and
-         int(m.group(5)) == 0, "second load: all from the cache")
+    t.ok(m is not None and int(m.group(5)) == compiled and
+         int(m.group(6)) == 0, "second load: all from the cache")
 
     # a damaged file is not trusted: compiled again, and replaced
     victim = os.path.join(cache, sorted(dbs)[0])
@@ -102,11 +103,11 @@ def main():
         f.seek(16)
         f.write(b"\xff" * 64)
     r, m = lint(cache)
-    t.ok(m is not None and int(m.group(5)) == 1 and
-         int(m.group(4)) == compiled - 1,
+    t.ok(m is not None and int(m.group(6)) == 1 and
+         int(m.group(5)) == compiled - 1,
          "a damaged cache file is compiled again")
     r, m = lint(cache)
-    t.ok(m is not None and int(m.group(5)) == 0, "and replaced")
+    t.ok(m is not None and int(m.group(6)) == 0, "and replaced")
 
     r1, with_hs = hits(cache, files, "yes")
     r2, without = hits(cache, files, "no", threads=1)

@@ -138,10 +138,11 @@ static int rules_lint(int argc, char **argv)
 	       lint.meta_partial);
 	printf("plugins loaded: %d; ignored settings: %d; lang lines: %d\n",
 	       lint.plugins, lint.ignored_settings, lint.lang_lines);
-	printf("run only where a Hyperscan pass says they may match: body %d, "
-	       "rawbody %d, uri %d (%d databases from the cache, %d compiled, "
-	       "%zu kB)\n", lint.hyperscan[RULE_BODY],
-	       lint.hyperscan[RULE_RAWBODY], lint.hyperscan[RULE_URI],
+	printf("run only where a Hyperscan pass says they may match: header %d, "
+	       "body %d, rawbody %d, uri %d (%d databases from the cache, %d "
+	       "compiled, %zu kB)\n", lint.hyperscan[RULE_HEADER],
+	       lint.hyperscan[RULE_BODY], lint.hyperscan[RULE_RAWBODY],
+	       lint.hyperscan[RULE_URI],
 	       lint.hyperscan_cached, lint.hyperscan_compiled,
 	       lint.hyperscan_bytes / 1024);
 	printf("body and rawbody rules with a literal prefilter: %d of %d\n",

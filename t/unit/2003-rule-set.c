@@ -625,10 +625,73 @@ static void test_code_points(void)
 	rule_lint_deinit(&lint);
 }
 
+/*
+ * A header string tested by six or more rules gets a Hyperscan pass of
+ * its own: the same hits as without it, negations included (a rule the
+ * pass rules out hits when negated), anchors on a multi-line string,
+ * a regex the pass cannot take (\\A) still run, back-references
+ * (approximated by the pass) decided by PCRE2.
+ */
+static void test_header_pass(void)
+{
+	static const char rules[] =
+		"header S_1 Subject =~ /^Cheap pills now$/\n"
+		"header S_2 Subject =~ /pills/\n"
+		"header S_3 Subject =~ /^pills/\n"
+		"header S_4 Subject !~ /viagra/i\n"
+		"header S_5 Subject !~ /cheap/i\n"
+		"header S_6 Subject =~ /(l)\\1s/\n"
+		"header S_7 Subject =~ /(i)ll\\1/\n"
+		"header S_8 Subject =~ /now$/\n"
+		"header A_1 ALL =~ /^Cc: dave/m\n"
+		"header A_2 ALL =~ /^Cc: dave/\n"
+		"header A_3 ALL =~ /^Return-Path:/\n"
+		"header A_4 ALL !~ /^X-Nothing:/m\n"
+		"header A_5 ALL =~ /\\nTo: bob/\n"
+		"header A_6 ALL =~ /example\\.net>$/m\n"
+		"header A_7 ALL =~ /\\ASubject/\n"
+		"header U_1 X-None =~ /^dflt$/ [if-unset: dflt]\n"
+		"header U_2 X-None =~ /x/ [if-unset: dflt]\n"
+		"header U_3 X-None !~ /x/ [if-unset: dflt]\n"
+		"header U_4 X-None =~ /d/ [if-unset: dflt]\n"
+		"header U_5 X-None =~ /f/ [if-unset: dflt]\n"
+		"header U_6 X-None =~ /^t/ [if-unset: dflt]\n";
+	static const char *const want[] = {
+		"S_1", "S_2", "S_4", "S_6", "S_8", "A_1", "A_3", "A_4",
+		"A_5", "A_6", "U_1", "U_3", "U_4", "U_5",
+	};
+	static const char *const not_want[] = {
+		"S_3", "S_5", "S_7", "A_2", "A_7", "U_2", "U_6",
+	};
+	struct rule_lint lint;
+	struct rule_set *rs;
+	struct message *msg;
+	struct rule_result res;
+	size_t i;
+
+	write_file("10_hdr.cf", rules);
+	rs = load(&lint);
+	TEST_OK(rs != NULL && lint.errors == 0, "header rules load");
+	TEST_IS_INT(lint.hyperscan[RULE_HEADER], 20,
+		    "20 header regexes in the groups' passes (not \\A)");
+	msg = message_parse(MESSAGE, sizeof(MESSAGE) - 1);
+	rule_set_score(rs, msg, &res);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		TEST_OK(hit(&res, want[i]), "%s hits", want[i]);
+	for (i = 0; i < sizeof(not_want) / sizeof(not_want[0]); i++)
+		TEST_OK(!hit(&res, not_want[i]), "%s does not", not_want[i]);
+	rule_result_deinit(&res);
+	message_deinit(&msg);
+	rule_set_deinit(&rs);
+	rule_lint_deinit(&lint);
+	unlink(strcat(strcpy((char[128]){ 0 }, dir), "/10_hdr.cf"));
+}
+
 int main(void)
 {
 	rules_test_dir("st2003");
 	test_types();
+	test_header_pass();
 	test_meta_tflags();
 	test_conditionals();
 	test_bad_lines();
