@@ -350,13 +350,15 @@ static double expr_mod(double a, double b)
 	return fmod(ia, ib);
 }
 
-double rule_expr_eval(const struct rule_expr *e, const double *values)
+/* run N instructions of CODE (a whole expression) */
+static double eval_code(const struct insn *code, size_t n,
+			const double *values)
 {
 	double st[EXPR_MAX_STACK + 1];
 	size_t sp = 0, i;
 
-	for (i = 0; i < e->n; i++) {
-		const struct insn *in = &e->code[i];
+	for (i = 0; i < n; i++) {
+		const struct insn *in = &code[i];
 		double a, b;
 
 		switch (in->op) {
@@ -400,6 +402,95 @@ double rule_expr_eval(const struct rule_expr *e, const double *values)
 		st[sp - 1] = a;
 	}
 	return sp > 0 ? st[0] : 0;
+}
+
+double rule_expr_eval(const struct rule_expr *e, const double *values)
+{
+	return eval_code(e->code, e->n, values);
+}
+
+/* one expression of a program: where its code and variables are */
+struct prog_expr {
+	int target;
+	size_t code_at, n_code, vars_at, n_vars;
+	double zero;		/* its value when every variable is 0 */
+};
+
+struct rule_expr_prog {
+	struct insn *code;
+	size_t n_code;
+	int *vars;
+	size_t n_vars;
+	struct prog_expr *ex;
+	size_t n_ex;
+};
+
+struct rule_expr_prog *rule_expr_prog_new(void)
+{
+	return mycalloc(1, sizeof(struct rule_expr_prog));
+}
+
+void rule_expr_prog_add(struct rule_expr_prog *p, const struct rule_expr *e,
+			int target)
+{
+	struct prog_expr *x;
+	double *zeros;
+	int max = 0;
+	size_t i;
+
+	for (i = 0; i < e->n_vars; i++)
+		if (e->vars[i] > max)
+			max = e->vars[i];
+	zeros = mycalloc((size_t)max + 1, sizeof(double));
+	p->ex = myrealloc(p->ex, (p->n_ex + 1) * sizeof(*p->ex));
+	x = &p->ex[p->n_ex++];
+	x->target = target;
+	x->code_at = p->n_code;
+	x->n_code = e->n;
+	x->vars_at = p->n_vars;
+	x->n_vars = e->n_vars;
+	x->zero = eval_code(e->code, e->n, zeros);
+	free(zeros);
+	p->code = myrealloc(p->code, (p->n_code + e->n + 1) * sizeof(*p->code));
+	memcpy(p->code + p->n_code, e->code, e->n * sizeof(*p->code));
+	p->n_code += e->n;
+	p->vars = myrealloc(p->vars, (p->n_vars + e->n_vars + 1) * sizeof(int));
+	memcpy(p->vars + p->n_vars, e->vars, e->n_vars * sizeof(int));
+	p->n_vars += e->n_vars;
+}
+
+void rule_expr_prog_run(const struct rule_expr_prog *p, double *values)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->n_ex; i++) {
+		const struct prog_expr *x = &p->ex[i];
+		const int *vars = p->vars + x->vars_at;
+		double v = x->zero;
+
+		/* most rules do not hit: most expressions read only zeros */
+		for (j = 0; j < x->n_vars; j++)
+			if (values[vars[j]] != 0) {
+				v = eval_code(p->code + x->code_at, x->n_code,
+					      values);
+				break;
+			}
+		if (v != 0)
+			values[x->target] = v > 0 ? v : 1;
+	}
+}
+
+void rule_expr_prog_deinit(struct rule_expr_prog **progp)
+{
+	struct rule_expr_prog *p = *progp;
+
+	if (p == NULL)
+		return;
+	free(p->code);
+	free(p->vars);
+	free(p->ex);
+	free(p);
+	*progp = NULL;
 }
 
 const int *rule_expr_vars(const struct rule_expr *e, size_t *n_r)

@@ -25,4 +25,19 @@ double rule_expr_eval(const struct rule_expr *expr, const double *values);
 const int *rule_expr_vars(const struct rule_expr *expr, size_t *n_r);
 void rule_expr_deinit(struct rule_expr **exprp);
 
+/*
+ * A program: expressions run one after the other over the same values,
+ * each result stored into its TARGET index when it is not 0 (a negative
+ * result stores 1): the meta rules of a rule set, dependencies first.
+ * The code is copied into one array; an expression whose variables are
+ * all 0 is not run (its value then is known from compile time).
+ */
+struct rule_expr_prog;
+
+struct rule_expr_prog *rule_expr_prog_new(void);
+void rule_expr_prog_add(struct rule_expr_prog *prog,
+			const struct rule_expr *expr, int target);
+void rule_expr_prog_run(const struct rule_expr_prog *prog, double *values);
+void rule_expr_prog_deinit(struct rule_expr_prog **progp);
+
 #endif

@@ -147,6 +147,7 @@ struct rule_set {
 	int *hdr_order;		/* enabled header rules */
 	size_t n_hdr_order;
 	int *meta_order;	/* enabled metas, dependencies first */
+	struct rule_expr_prog *metas;	/* their expressions, in that order */
 	int lto;		/* the "local_tests_only" slot, always 1 */
 	struct rule_ac *ac[RULE_TYPE_COUNT];	/* prefilters */
 	char **lit_text[RULE_TYPE_COUNT];
@@ -1965,6 +1966,14 @@ static void finish(struct rule_set *rs)
 		}
 	}
 	free(state);
+	rs->metas = rule_expr_prog_new();
+	for (i = 0; i < rs->n_meta; i++) {
+		const struct rule *r = &rs->rules[rs->meta_order[i]];
+
+		if (r->enabled)
+			rule_expr_prog_add(rs->metas, r->expr,
+					   rs->meta_order[i]);
+	}
 }
 
 struct rule_set *rule_set_load(const char *const *dirs, size_t n_dirs,
@@ -2050,6 +2059,7 @@ void rule_set_deinit(struct rule_set **rsp)
 	free(rs->order);
 	free(rs->hdr_order);
 	free(rs->meta_order);
+	rule_expr_prog_deinit(&rs->metas);
 	for (i = 0; i < RULE_TYPE_COUNT; i++) {
 		size_t j;
 
@@ -3195,19 +3205,8 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 	t0 = jb.t0;
 	lanes_run(rs->lanes, score_lane, &jb);
 	res->timed_out = atomic_load(&jb.stop);
-	if (!res->timed_out) {
-		for (i = 0; i < rs->n_meta; i++) {
-			int idx = rs->meta_order[i];
-			const struct rule *r = &rs->rules[idx];
-			double v;
-
-			if (!r->enabled)
-				continue;
-			v = rule_expr_eval(r->expr, val);
-			if (v != 0)
-				val[idx] = v > 0 ? v : 1;
-		}
-	}
+	if (!res->timed_out)
+		rule_expr_prog_run(rs->metas, val);
 	/* the result */
 	hit_idx = mymalloc((rs->n_rules + 1) * sizeof(int));
 	for (i = 0; i < rs->n_rules; i++)

@@ -58,6 +58,58 @@ static const struct {
 	{ ")", "syntax error at \")\"" },
 };
 
+/*
+ * A program of expressions over 8 values: A..D as above are inputs,
+ * E..H are filled in order.  Expressions whose inputs are all 0 are not
+ * run but must still give their value (!B is 1, B - 1 is -1 -> 1).
+ */
+static int resolve8(void *ctx, const char *name, size_t len)
+{
+	(void)ctx;
+	if (len == 1 && name[0] >= 'A' && name[0] <= 'H')
+		return name[0] - 'A';
+	return -1;
+}
+
+static void test_prog(void)
+{
+	static const struct {
+		const char *expr;
+		int target;
+	} prog[] = {
+		{ "!B", 4 },		/* E = 1: inputs all 0 */
+		{ "B - 1", 5 },		/* F = 1: -1 stores 1 */
+		{ "E + C", 6 },		/* G = 4: reads an earlier result */
+		{ "B && G", 7 },	/* H stays 0 */
+	};
+	double v[8] = { 1, 0, 3, 2, 0, 0, 0, 0 };
+	double w[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+	struct rule_expr_prog *p = rule_expr_prog_new();
+	struct rule_expr *e[4];
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		char *error = NULL;
+
+		e[i] = rule_expr_compile(prog[i].expr, resolve8, NULL, &error);
+		TEST_OK(e[i] != NULL, "program expression %s compiles",
+			prog[i].expr);
+		rule_expr_prog_add(p, e[i], prog[i].target);
+	}
+	for (i = 0; i < 4; i++)
+		rule_expr_deinit(&e[i]);	/* the program has its copy */
+	rule_expr_prog_run(p, v);
+	TEST_OK(v[4] == 1 && v[5] == 1 && v[6] == 4 && v[7] == 0,
+		"program: E %g F %g G %g H %g (want 1 1 4 0)", v[4], v[5],
+		v[6], v[7]);
+	rule_expr_prog_run(p, w);
+	TEST_OK(w[4] == 1 && w[5] == 1 && w[6] == 1 && w[7] == 0,
+		"program on all zeros: E %g F %g G %g H %g (want 1 1 1 0)",
+		w[4], w[5], w[6], w[7]);
+	rule_expr_prog_deinit(&p);
+	TEST_OK(p == NULL, "rule_expr_prog_deinit sets NULL");
+}
+
 int main(void)
 {
 	size_t i;
@@ -114,5 +166,6 @@ int main(void)
 		TEST_OK(v[0] == 0 && v[1] == 2 && v[2] == 0, "in order");
 		rule_expr_deinit(&e);
 	}
+	test_prog();
 	return test_done();
 }
