@@ -116,6 +116,13 @@ struct lane {
 	int *dfa_ws;			/* its workspace */
 };
 
+/* a rule's place in its type's Hyperscan pass, kept beside the order the
+   rules run in: a rule the pass rules out is skipped without reading it */
+struct order_pass {
+	int type;
+	int hs_id;		/* -1: not in a pass */
+};
+
 /* a distinct header request: the string is computed once per message */
 struct hgroup {
 	enum hdr_kind kind;
@@ -144,6 +151,7 @@ struct rule_set {
 	size_t n_hgroups;
 	int *order;		/* enabled rules but headers and metas */
 	size_t n_order;
+	struct order_pass *order_pass;	/* for each of those */
 	int *hdr_order;		/* enabled header rules */
 	size_t n_hdr_order;
 	int *meta_order;	/* enabled metas, dependencies first */
@@ -1899,6 +1907,14 @@ static void finish(struct rule_set *rs)
 		}
 	}
 	build_prefilters(rs);
+	rs->order_pass = mycalloc(rs->n_order + 1, sizeof(*rs->order_pass));
+	for (i = 0; i < rs->n_order; i++) {
+		const struct rule *r = &rs->rules[rs->order[i]];
+
+		rs->order_pass[i].type = r->type;
+		rs->order_pass[i].hs_id = rs->hs[r->type] != NULL ? r->hs_id
+								  : -1;
+	}
 	for (i = 0; i < rs->n_rules; i++) {
 		struct rule *r = &rs->rules[i];
 
@@ -2057,6 +2073,7 @@ void rule_set_deinit(struct rule_set **rsp)
 	}
 	free(rs->hgroups);
 	free(rs->order);
+	free(rs->order_pass);
 	free(rs->hdr_order);
 	free(rs->meta_order);
 	rule_expr_prog_deinit(&rs->metas);
@@ -2991,6 +3008,13 @@ static long hs_first_text(const struct job *jb, const struct rule *r)
 	return (long)lo;
 }
 
+/* has the Hyperscan pass ruled out the rule at P (it cannot match)? */
+static int hs_ruled_out(const struct job *jb, const struct order_pass *p)
+{
+	return p->hs_id >= 0 && !atomic_load(&jb->hs_failed[p->type]) &&
+	       jb->end[p->type][p->hs_id] < 0;
+}
+
 /* header rule R: the string of its group (lane 0 keeps them) */
 static void header_value(struct job *jb, const struct rule *r,
 			 const char **s, size_t *len)
@@ -3183,7 +3207,8 @@ static void score_lane(void *v, int lane)
 	while ((k = atomic_fetch_add(&jb->next_rule, RULE_BATCH)) <
 	       rs->n_order) {
 		for (i = k; i < k + RULE_BATCH && i < rs->n_order; i++)
-			if (!lane_rule(jb, ln, rs->order[i], &count))
+			if (!hs_ruled_out(jb, &rs->order_pass[i]) &&
+			    !lane_rule(jb, ln, rs->order[i], &count))
 				return;
 	}
 }
