@@ -41,6 +41,9 @@
 
 struct rule_hs {
 	hs_database_t **db;
+	hs_database_t **plain;	/* for plain texts (rule_hs_plain_text):
+				   db[i] itself, or one without the
+				   alternatives such texts cannot match */
 	size_t n_db;
 	int from_cache, compiled;	/* databases loaded, compiled */
 	hs_scratch_t *scratch[LANES_MAX];	/* each fits every database */
@@ -586,6 +589,7 @@ struct chunk {
 	const char *cache_dir;
 	hs_database_t *db;	/* the result, or NULL */
 	int cached;		/* loaded from the cache (else compiled) */
+	size_t db_index;	/* where it went in the rule_hs */
 };
 
 /*
@@ -635,6 +639,19 @@ static void chunk_build(struct chunk *c)
 	}
 }
 
+/* free C's lists (and its expressions when it owns them) */
+static void chunk_clear(struct chunk *c, int own)
+{
+	size_t i;
+
+	for (i = 0; own && i < c->n; i++)
+		free((char *)c->e[i]);
+	free(c->e);
+	free(c->f);
+	free(c->id);
+	memset(c, 0, sizeof(*c));
+}
+
 /* compile threads share the list of chunks */
 struct chunk_queue {
 	struct chunk *chunks;
@@ -676,6 +693,135 @@ static void chunks_build(struct chunk *chunks, size_t n)
 	(void)chunk_worker(&q);	/* this thread works too */
 	for (i = 0; i < started; i++)
 		(void)pthread_join(th[i], NULL);
+}
+
+/* the alternatives a plain text cannot match: one to four bytes above
+   0x7f, a numeric character reference (rule_hs_simplify_tag writes
+   them so; hand-written rules have them too) */
+static const char *const not_plain[] = {
+	"[\\x80-\\xff]{1,4}", "&\\#\\w+;", NULL,
+};
+
+/*
+ * E without its alternatives listed in not_plain[] (each between an
+ * unescaped "|" and the "|" or ")" that ends it, outside any class): the
+ * same matches on a plain text.  NULL when there are none.
+ */
+static char *plain_variant(const char *e)
+{
+	struct str out = STR_INIT;
+	const char *p = e;
+	int changed = 0;
+
+	while (*p) {
+		size_t i, l = 0;
+
+		if (*p == '\\' && p[1] != '\0') {
+			str_append(&out, p, 2);
+			p += 2;
+			continue;
+		}
+		if (*p == '[') {
+			const char *q = rule_prefilter_skip_class(p);
+
+			str_append(&out, p, (size_t)(q - p));
+			p = q;
+			continue;
+		}
+		if (*p == '|')
+			for (i = 0; not_plain[i] != NULL && l == 0; i++) {
+				size_t k = strlen(not_plain[i]);
+
+				if (strncmp(p + 1, not_plain[i], k) == 0 &&
+				    (p[1 + k] == '|' || p[1 + k] == ')'))
+					l = 1 + k;
+			}
+		if (l > 0) {
+			p += l;
+			changed = 1;
+			continue;
+		}
+		str_appendc(&out, *p++);
+	}
+	if (!changed) {
+		str_deinit(&out);
+		return NULL;
+	}
+	return str_steal(&out);
+}
+
+int rule_hs_plain_text(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] >= 0x80 || (p[i] == '&' && i + 1 < len &&
+				     p[i + 1] == '#'))
+			return 0;
+	return 1;
+}
+
+/*
+ * For each database compiled from CHUNKS (N of them), one for plain
+ * texts when some of its patterns have a plain variant: HS->plain.  A
+ * variant database must hold every pattern of the original (else a
+ * plain text would miss one): when the compiler drops one, the
+ * original is used for plain texts too.
+ */
+static void plain_build(struct rule_hs *hs, struct chunk *chunks, size_t n,
+			const char *cache_dir)
+{
+	struct chunk *pc = mycalloc(n + 1, sizeof(*pc));
+	size_t *of = mycalloc(n + 1, sizeof(size_t));
+	size_t b, i, m = 0;
+
+	hs->plain = mycalloc(hs->n_db + 1, sizeof(*hs->plain));
+	memcpy(hs->plain, hs->db, hs->n_db * sizeof(*hs->plain));
+	for (b = 0; b < n; b++) {
+		struct chunk *c = &chunks[b], *v = &pc[m];
+		int changed = 0;
+
+		if (c->db == NULL)
+			continue;
+		v->e = mycalloc(c->n + 1, sizeof(char *));
+		v->f = mymemdup(c->f, (c->n + 1) * sizeof(unsigned));
+		v->id = mymemdup(c->id, (c->n + 1) * sizeof(unsigned));
+		v->n = c->n;
+		v->cache_dir = cache_dir;
+		for (i = 0; i < c->n; i++) {
+			char *pv = plain_variant(c->e[i]);
+
+			changed |= pv != NULL;
+			v->e[i] = pv ? pv : mystrdup(c->e[i]);
+		}
+		of[m] = b;
+		if (changed)
+			m++;
+		else
+			chunk_clear(v, 1);
+	}
+	chunks_build(pc, m);
+	for (b = 0; b < m; b++) {
+		struct chunk *v = &pc[b];
+		size_t d = chunks[of[b]].db_index, size = 0;
+
+		if (v->db != NULL && v->n == chunks[of[b]].n &&
+		    hs_alloc_scratch(v->db, &hs->scratch[0]) == HS_SUCCESS) {
+			hs->plain[d] = v->db;
+			if (hs_database_size(v->db, &size) == HS_SUCCESS)
+				hs->size += size;
+			if (v->cached)
+				hs->from_cache++;
+			else
+				hs->compiled++;
+		} else if (v->db != NULL) {
+			hs_free_database(v->db);
+		}
+		chunk_clear(v, 1);
+	}
+	free(pc);
+	free(of);
 }
 
 struct rule_hs *rule_hs_build(const char *const *patterns,
@@ -745,14 +891,10 @@ struct rule_hs *rule_hs_build(const char *const *patterns,
 			c->f[c->n] = flags[i];
 			c->id[c->n++] = ids[i];
 		}
-		if (c->n > 0) {
+		if (c->n > 0)
 			n_chunks++;
-		} else {
-			free(c->e);
-			free(c->f);
-			free(c->id);
-			memset(c, 0, sizeof(*c));
-		}
+		else
+			chunk_clear(c, 0);
 	}
 	chunks_build(chunks, n_chunks);
 	for (b = 0; b < n_chunks; b++) {
@@ -763,6 +905,7 @@ struct rule_hs *rule_hs_build(const char *const *patterns,
 		    hs_alloc_scratch(c->db, &hs->scratch[0]) == HS_SUCCESS) {
 			hs->db = myrealloc(hs->db,
 					   (hs->n_db + 1) * sizeof(*hs->db));
+			c->db_index = hs->n_db;
 			hs->db[hs->n_db++] = c->db;
 			if (hs_database_size(c->db, &size) == HS_SUCCESS)
 				hs->size += size;
@@ -774,11 +917,12 @@ struct rule_hs *rule_hs_build(const char *const *patterns,
 				taken[c->id[i]] = 1;
 		} else if (c->db != NULL) {
 			hs_free_database(c->db);
+			c->db = NULL;
 		}
-		free(c->e);
-		free(c->f);
-		free(c->id);
 	}
+	plain_build(hs, chunks, n_chunks, cache_dir);
+	for (b = 0; b < n_chunks; b++)
+		chunk_clear(&chunks[b], 0);
 	free(chunks);
 	if (cache_dir != NULL)
 		cache_prune(cache_dir);
@@ -819,13 +963,14 @@ size_t rule_hs_dbs(const struct rule_hs *hs)
 }
 
 int rule_hs_scan(const struct rule_hs *hs, int lane, size_t db,
-		 const char *s, size_t len, int64_t *end)
+		 const char *s, size_t len, int plain, int64_t *end)
 {
 	if (len > 0xffffffffu || db >= hs->n_db || lane < 0 ||
 	    lane >= LANES_MAX || hs->scratch[lane] == NULL)
 		return -1;
-	return hs_scan(hs->db[db], s, (unsigned)len, 0, hs->scratch[lane],
-		       on_match, end) == HS_SUCCESS ? 0 : -1;
+	return hs_scan(plain ? hs->plain[db] : hs->db[db], s, (unsigned)len,
+		       0, hs->scratch[lane], on_match, end) == HS_SUCCESS
+	       ? 0 : -1;
 }
 
 size_t rule_hs_size(const struct rule_hs *hs)
@@ -850,8 +995,12 @@ void rule_hs_deinit(struct rule_hs **hsp)
 	for (i = 0; i < LANES_MAX; i++)
 		if (hs->scratch[i] != NULL)
 			hs_free_scratch(hs->scratch[i]);
-	for (i = 0; i < hs->n_db; i++)
+	for (i = 0; i < hs->n_db; i++) {
+		if (hs->plain != NULL && hs->plain[i] != hs->db[i])
+			hs_free_database(hs->plain[i]);
 		hs_free_database(hs->db[i]);
+	}
+	free(hs->plain);
 	free(hs->db);
 	free(hs);
 	*hsp = NULL;

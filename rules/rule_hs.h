@@ -46,7 +46,16 @@ size_t rule_hs_dbs(const struct rule_hs *hs);
  * nothing: treat every pattern of the pass as reported at 0).
  */
 int rule_hs_scan(const struct rule_hs *hs, int lane, size_t db,
-		 const char *s, size_t len, int64_t *end);
+		 const char *s, size_t len, int plain, int64_t *end);
+
+/*
+ * Is S (LEN) plain: no byte above 0x7f, no "&#"?  A plain text is
+ * scanned (PLAIN 1 above) with databases whose patterns lack the
+ * alternatives only such bytes can match ([\x80-\xff]{1,4}, the
+ * look-alike tags' numeric references &\#\w+;): the same reports, about
+ * half the cost for the look-alike rules.
+ */
+int rule_hs_plain_text(const char *s, size_t len);
 
 /*
  * For a ReplaceTags value such as SpamAssassin's look-alike letters

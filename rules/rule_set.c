@@ -2830,6 +2830,7 @@ struct job {
 	struct str joined[RULE_TYPE_COUNT];
 	size_t *starts[RULE_TYPE_COUNT], n_texts[RULE_TYPE_COUNT];
 	int64_t *end[RULE_TYPE_COUNT];
+	int plain[RULE_TYPE_COUNT];	/* rule_hs_plain_text(joined) */
 	atomic_int hs_failed[RULE_TYPE_COUNT];
 	struct unit *units;
 	size_t n_units;
@@ -2863,6 +2864,9 @@ static void job_texts(struct job *jb, int t)
 			str_append(&jb->joined[t], tx[j].s, tx[j].len);
 		str_appendc(&jb->joined[t], '\n');
 	}
+	jb->plain[t] = rule_hs_plain_text(jb->joined[t].s ? jb->joined[t].s
+							  : "",
+					  jb->joined[t].len);
 	jb->end[t] = mymalloc((jb->rs->n_hs[t] + 1) * sizeof(int64_t));
 	memset(jb->end[t], 0xff, jb->rs->n_hs[t] * sizeof(int64_t));
 }
@@ -2960,7 +2964,7 @@ static void run_unit(struct job *jb, int lane, const struct unit *u)
 	if (u->kind == UNIT_HS) {
 		if (rule_hs_scan(rs->hs[t], lane, u->db,
 				 jb->joined[t].s ? jb->joined[t].s : "",
-				 jb->joined[t].len, jb->end[t]) < 0)
+				 jb->joined[t].len, jb->plain[t], jb->end[t]) < 0)
 			atomic_store(&jb->hs_failed[t], 1);
 		return;
 	}
@@ -3057,12 +3061,14 @@ static int header_may_match(struct job *jb, const struct lane *ln,
 	if (r->hs_id < 0 || hg->hs == NULL)
 		return 1;
 	if (!jb->hscanned[g]) {
+		int plain = rule_hs_plain_text(s, len);
+
 		jb->hend[g] = mymalloc((hg->n_hs + 1) * sizeof(int64_t));
 		memset(jb->hend[g], 0xff, hg->n_hs * sizeof(int64_t));
 		jb->hscanned[g] = 1;
 		for (d = 0; d < rule_hs_dbs(hg->hs); d++)
 			if (rule_hs_scan(hg->hs, (int)(ln - jb->rs->lane), d,
-					 s, len, jb->hend[g]) < 0)
+					 s, len, plain, jb->hend[g]) < 0)
 				jb->hscanned[g] = 2;
 	}
 	return jb->hscanned[g] == 2 || jb->hend[g][r->hs_id] >= 0;

@@ -98,12 +98,12 @@ static void test_scan(const char *cache)
 	TEST_OK(rule_hs_dbs(hs) > 0, "%zu database(s)", rule_hs_dbs(hs));
 	for (i = 0; i < rule_hs_dbs(hs); i++)
 		TEST_IS_INT(rule_hs_scan(hs, (int)(i & 1), i, all.s, all.len,
-					 end), 0, "database %zu scanned on lane "
+					 0, end), 0, "database %zu scanned on lane "
 			    "%zu", i, i & 1);
-	TEST_IS_INT(rule_hs_scan(hs, 2, 0, all.s, all.len, end), -1,
+	TEST_IS_INT(rule_hs_scan(hs, 2, 0, all.s, all.len, 0, end), -1,
 		    "no scratch space for a third lane: the scan fails");
-	TEST_IS_INT(rule_hs_scan(hs, 0, rule_hs_dbs(hs), all.s, all.len, end),
-		    -1, "no such database: the scan fails");
+	TEST_IS_INT(rule_hs_scan(hs, 0, rule_hs_dbs(hs), all.s, all.len, 0,
+				 end), -1, "no such database: the scan fails");
 	/* every (pattern, text) match is reported at or before the text */
 	for (i = 0; i < N_PATS; i++) {
 		int any = 0;
@@ -179,6 +179,72 @@ static void test_simplify(void)
 		"not one group: left alone");
 }
 
+/*
+ * Plain texts (no byte above 0x7f, no "&#") are scanned with databases
+ * whose patterns lack the alternatives only other texts can match: every
+ * match is still reported when the caller passes the text's own
+ * rule_hs_plain_text(); a non-plain text scanned as plain would miss
+ * those alternatives (which shows the variant database is the one used).
+ */
+static const char *const ppats[] = {
+	"(?:[aA]|[\\x80-\\xff]{1,4}|&\\#\\w+;)bc",	/* 0: both removed */
+	"x(?:[\\x80-\\xff]{1,4}|&\\#\\w+;)y",		/* 1: first stays */
+	"a\\|[\\x80-\\xff]{1,4}|zq",		/* 2: escaped |: kept */
+	"[|[\\x80-\\xff]{1,4}|]w",		/* 3: in a class: kept */
+	"plain(?:ly|[\\x80-\\xff]{1,4})",		/* 4: removed */
+};
+static const char *const ptexts[] = {
+	"abc", "\xc3\xa4" "bc", "&#97;bc", "x&#1;y", "x\xe9y", "a|\xe9",
+	"zq", "\xe9w", "|w", "plainly", "plain\xc3\xa9", "nothing",
+};
+
+static void test_plain(void)
+{
+	const size_t np = sizeof(ppats) / sizeof(ppats[0]);
+	const size_t nt = sizeof(ptexts) / sizeof(ptexts[0]);
+	uint32_t popts[sizeof(ppats) / sizeof(ppats[0])] = { 0 };
+	unsigned char taken[sizeof(ppats) / sizeof(ppats[0])];
+	int64_t end[sizeof(ppats) / sizeof(ppats[0])];
+	const char *why = NULL;
+	int cached = 0, compiled = 0;
+	struct rule_hs *hs;
+	size_t i, j, d;
+
+	TEST_OK(rule_hs_plain_text("a & b # c&", 10), "& and # apart: plain");
+	TEST_OK(!rule_hs_plain_text("a &#1; b", 8), "&#: not plain");
+	TEST_OK(!rule_hs_plain_text("caf\xc3\xa9", 5), "UTF-8: not plain");
+	TEST_OK(rule_hs_plain_text("", 0), "empty: plain");
+	hs = rule_hs_build(ppats, popts, np, NULL, 1, taken, &why);
+	if (!TEST_OK(hs != NULL, "built (%s)", why ? why : ""))
+		return;
+	rule_hs_counts(hs, &cached, &compiled);
+	TEST_IS_INT(compiled, (int)rule_hs_dbs(hs) * 2,
+		    "each database has a plain variant");
+	for (i = 0; i < np; i++)
+		TEST_IS_INT(taken[i], 1, "/%s/ taken", ppats[i]);
+	for (j = 0; j < nt; j++) {
+		const char *t = ptexts[j];
+		int plain = rule_hs_plain_text(t, strlen(t));
+
+		memset(end, 0xff, sizeof(end));
+		for (d = 0; d < rule_hs_dbs(hs); d++)
+			(void)rule_hs_scan(hs, 0, d, t, strlen(t), plain, end);
+		for (i = 0; i < np; i++)
+			if (pcre_matches(ppats[i], 0, t, strlen(t)) == 1)
+				TEST_OK(end[i] >= 0, "/%s/ matches \"%s\" "
+					"(plain %d): reported", ppats[i], t,
+					plain);
+	}
+	/* "\xc3\xa4bc" as if it were plain: the variant has no [\x80-\xff] */
+	memset(end, 0xff, sizeof(end));
+	for (d = 0; d < rule_hs_dbs(hs); d++)
+		(void)rule_hs_scan(hs, 0, d, ptexts[1], strlen(ptexts[1]), 1,
+				   end);
+	TEST_IS_INT(end[0], -1, "a non-plain text scanned as plain misses "
+		    "the removed alternative");
+	rule_hs_deinit(&hs);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/spamtrap-hs-XXXXXX";
@@ -189,6 +255,7 @@ int main(void)
 	int cached = 0, compiled = 0;
 
 	test_scan(NULL);
+	test_plain();
 	TEST_OK(mkdtemp(dir) != NULL, "temporary directory");
 	str_printf(&cache, "%s/cache", dir);
 	test_scan(cache.s);
