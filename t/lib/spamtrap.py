@@ -108,10 +108,12 @@ def wait_for_path(path, timeout=10.0):
 
 
 def short_tempdir(prefix="st-"):
-    """A new directory under /tmp with a short path (unix sockets need
-    fewer than 108 bytes) and mode 0755, so that unprivileged server
-    processes (Dovecot's mail uid) can reach what is inside."""
-    d = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    """A new directory under /tmp (or $SPAMTRAP_TMPDIR) with a short path
+    (unix sockets need fewer than 108 bytes) and mode 0755, so that
+    unprivileged server processes (Dovecot's mail uid) can reach what is
+    inside."""
+    d = tempfile.mkdtemp(prefix=prefix,
+                         dir=os.environ.get("SPAMTRAP_TMPDIR") or "/tmp")
     os.chmod(d, 0o755)
     if not os.environ.get("SPAMTRAP_KEEP_TMP"):
         atexit.register(remove_tree, d)
