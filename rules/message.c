@@ -447,18 +447,30 @@ static void parse_headers(struct message *msg)
 		}
 		h = &msg->headers[msg->n_headers++];
 		h->name = mystrndup(line, (size_t)(nameend - line));
+		h->hash = message_name_hash(h->name);
 		h->raw = str_steal(&raw);
 		h->value = header_decoded_value(h->name, h->raw);
 	}
 	msg->header_len = (size_t)(p - msg->full);
 }
 
+unsigned message_name_hash(const char *name)
+{
+	unsigned h = 2166136261u;
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)(*name | 0x20)) * 16777619u;
+	return h;
+}
+
 const char *message_header_get(const struct message *msg, const char *name)
 {
+	unsigned hash = message_name_hash(name);
 	size_t i;
 
 	for (i = msg->n_headers; i-- > 0;)
-		if (strcasecmp(msg->headers[i].name, name) == 0)
+		if (msg->headers[i].hash == hash &&
+		    strcasecmp(msg->headers[i].name, name) == 0)
 			return msg->headers[i].value;
 	return NULL;
 }

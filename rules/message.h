@@ -35,6 +35,7 @@
 
 struct message_header {
 	char *name;		/* as written, without trailing blanks */
+	unsigned hash;		/* message_name_hash(name) */
 	char *raw;		/* after the colon, as written (LF line ends) */
 	char *value;		/* decoded, unfolded, trimmed, UTF-8 */
 };
@@ -76,6 +77,9 @@ void message_deinit(struct message **msgp);
 
 /* the decoded value of the last field NAME (case-insensitive), or NULL */
 const char *message_header_get(const struct message *msg, const char *name);
+/* a hash of a header name that ignores ASCII case: names that differ
+   only in case have the same (a quick test before strcasecmp) */
+unsigned message_name_hash(const char *name);
 
 /* the whole rendered body as plain text (paragraphs on their own lines),
    without the Subject line: for viewing a message */

@@ -2291,30 +2291,34 @@ static void parse_addresses(const char *v, int want_name, struct str *out,
 /* raw value as SpamAssassin's get_header(name, 1): folds to one space */
 static void raw_unfold(const char *raw, struct str *out)
 {
-	const char *p;
+	const char *p = raw, *nl;
 
-	for (p = raw; *p; p++) {
-		if (*p == '\n' && p[1] != '\0' && isspace((unsigned char)p[1])) {
+	while ((nl = strchr(p, '\n')) != NULL) {
+		str_append(out, p, (size_t)(nl - p));
+		p = nl + 1;
+		if (*p != '\0' && isspace((unsigned char)*p)) {
 			str_appendc(out, ' ');
-			while (p[1] != '\0' && isspace((unsigned char)p[1]))
+			while (*p != '\0' && isspace((unsigned char)*p))
 				p++;
-			continue;
+		} else {
+			str_appendc(out, '\n');
 		}
-		str_appendc(out, *p);
 	}
+	str_appends(out, p);
 }
 
 /* values of NAME as a list; returns count */
 static int header_values(const struct message *msg, const char *name,
 			 int raw, struct str *out, int *count)
 {
+	unsigned hash = message_name_hash(name);
 	size_t i;
 	int n = 0;
 
 	for (i = 0; i < msg->n_headers; i++) {
 		const struct message_header *h = &msg->headers[i];
 
-		if (strcasecmp(h->name, name) != 0)
+		if (h->hash != hash || strcasecmp(h->name, name) != 0)
 			continue;
 		if (raw)
 			raw_unfold(h->raw, out);
@@ -2339,21 +2343,25 @@ static int header_values(const struct message *msg, const char *name,
 static int all_headers(const struct message *msg, int raw, int start,
 		       int end, struct str *out)
 {
+	unsigned received = message_name_hash("Received");
 	int cur = -1, n = 0;
 	size_t i;
 
 	for (i = 0; i < msg->n_headers; i++) {
 		const struct message_header *h = &msg->headers[i];
 
-		if (strcasecmp(h->name, "Received") == 0)
+		if (h->hash == received && strcasecmp(h->name, "Received") == 0)
 			cur++;
 		if (start >= 0 && cur < start)
 			continue;
+		str_appends(out, h->name);
 		if (raw) {
-			str_printf(out, "%s:", h->name);
+			str_appendc(out, ':');
 			str_appends(out, h->raw);
 		} else {
-			str_printf(out, "%s: %s\n", h->name, h->value);
+			str_append(out, ": ", 2);
+			str_appends(out, h->value);
+			str_appendc(out, '\n');
 		}
 		n++;
 		if (end >= 0 && cur == end)

@@ -78,6 +78,14 @@ static void test_headers(void)
 		    "Message-ID is not MIME decoded (as SpamAssassin)");
 	TEST_IS_STR(message_header_get(m, "X-Latin"), "caf\xc3\xa9",
 		    "8-bit header that is not UTF-8 becomes UTF-8");
+	TEST_IS_STR(message_header_get(m, "MESSAGE-id"),
+		    "<=?x?q?notdecoded?=@example.org>", "any case finds it");
+	TEST_OK(message_name_hash("Message-ID") ==
+		message_name_hash("mESSAGE-iD") &&
+		message_name_hash("Message-ID") != message_name_hash("Message-IE"),
+		"the name hash ignores case only");
+	TEST_IS_INT(message_header_get(m, "X-Lati") == NULL, 1,
+		    "a prefix of a name is not the name");
 	TEST_IS_STR(message_header_get(m, "Received"), "from y",
 		    "the last of repeated fields");
 	TEST_IS_STR(message_header_get(m, "X-Missing"), NULL, "absent: NULL");
