@@ -35,7 +35,7 @@
  *	for a hold or a tag: qstore_id_new(id), add "X-Spamtrap-Id:
  *	qstore_token_make(id)" to the message, qstore_incident_add() with
  *	that id and the final message (commits incident + copy), file the
- *	message, then qstore_incident_set_location(); reply 250 last.
+ *	message, then qstore_incident_filed(); reply 250 last.
  *	A crash between the add and the filing leaves a pending incident
  *	with its copy and no location: the copy can be re-filed, nothing
  *	is lost and db check has nothing to repair.
@@ -205,6 +205,19 @@ int qstore_incident_set_location(struct qstore *qs, const char *id,
 				 const char *folder, const char *location,
 				 const char *who, enum qstore_via via,
 				 char **error_r, enum errkind *kind_r);
+/*
+ * The delivery path's set_location, by "lmtpd" via LMTP, committed
+ * without waiting for the disk: the incident and the filed message are
+ * durable already, this only says where the file went.  It reaches the
+ * disk with the next commit that waits (or the log's own flush); a power
+ * cut before then leaves the incident as a crash between the add and
+ * the filing would, and the folder code finds the file by the token it
+ * carries (maildir_box_find).  A killed process loses nothing: the
+ * log is written at commit.  1/0/-1.
+ */
+int qstore_incident_filed(struct qstore *qs, const char *id,
+			  const char *folder, const char *location,
+			  char **error_r, enum errkind *kind_r);
 /* Delete an incident and its copy; 1 done, 0 unknown id, -1 error */
 int qstore_incident_delete(struct qstore *qs, const char *id,
 			   char **error_r, enum errkind *kind_r);

@@ -809,6 +809,7 @@ struct get_ctx {
 	int (*change)(struct qstore_incident *inc, void *arg);
 	void *arg;
 	int delete;
+	int nosync;		/* commit without waiting for the disk */
 };
 
 static int get_txn(struct qstore *qs, DB_TXN *txn, void *vctx)
@@ -876,7 +877,8 @@ static int get_or_change(struct qstore *qs, struct get_ctx *ctx,
 		return 0;	/* no such id can exist */
 	if (out == NULL)
 		ctx->inc = &scratch;
-	ret = qstore_run(qs, ctx->change != NULL || ctx->delete, get_txn, ctx,
+	ret = qstore_run(qs, ctx->nosync ? QSTORE_WRITE_NOSYNC
+			 : ctx->change != NULL || ctx->delete, get_txn, ctx,
 			 what, &ctx->app_error, error_r, kind_r);
 	if (out == NULL && ret == 0 && ctx->found && !ctx->delete)
 		qstore_incident_deinit(&scratch);
@@ -955,10 +957,10 @@ static int change_location(struct qstore_incident *inc, void *varg)
 	return 0;
 }
 
-int qstore_incident_set_location(struct qstore *qs, const char *id,
-				 const char *folder, const char *location,
-				 const char *who, enum qstore_via via,
-				 char **error_r, enum errkind *kind_r)
+static int set_location(struct qstore *qs, const char *id,
+			const char *folder, const char *location,
+			const char *who, enum qstore_via via, int nosync,
+			char **error_r, enum errkind *kind_r)
 {
 	struct status_arg a = { 0, who, NULL, folder, location, via };
 	struct get_ctx ctx;
@@ -967,8 +969,26 @@ int qstore_incident_set_location(struct qstore *qs, const char *id,
 	ctx.id = id;
 	ctx.change = change_location;
 	ctx.arg = &a;
+	ctx.nosync = nosync;
 	return get_or_change(qs, &ctx, "moving the incident", error_r,
 			     kind_r);
+}
+
+int qstore_incident_set_location(struct qstore *qs, const char *id,
+				 const char *folder, const char *location,
+				 const char *who, enum qstore_via via,
+				 char **error_r, enum errkind *kind_r)
+{
+	return set_location(qs, id, folder, location, who, via, 0, error_r,
+			    kind_r);
+}
+
+int qstore_incident_filed(struct qstore *qs, const char *id,
+			  const char *folder, const char *location,
+			  char **error_r, enum errkind *kind_r)
+{
+	return set_location(qs, id, folder, location, "lmtpd",
+			    QSTORE_VIA_LMTP, 1, error_r, kind_r);
 }
 
 int qstore_incident_delete(struct qstore *qs, const char *id,

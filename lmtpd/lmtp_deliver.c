@@ -529,10 +529,9 @@ static void deliver(void *ctx, struct lmtp_transaction *t)
 		memcpy(r->remote_status, sr[i].remote_status,
 		       sizeof(r->remote_status));
 		if (p->id[0] && r->kind == ERR_NONE) {
-			if (qstore_incident_set_location(dv.qs, p->id, p->folder,
-							 sr[i].location ? sr[i].location : "",
-							 "lmtpd", QSTORE_VIA_LMTP,
-							 &error, &kind) < 0) {
+			if (qstore_incident_filed(dv.qs, p->id, p->folder,
+						  sr[i].location ? sr[i].location : "",
+						  &error, &kind) < 0) {
 				msg_warn("sid=%s incident %s filed but its location not recorded: %s",
 					 t->id, p->id, error);
 				MYFREE(&error);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "qstore.h"
 #include "qstore-test.h"
@@ -386,6 +387,48 @@ static void test_pairs(void)
 				    &error, NULL), 0, "other relay: unknown");
 }
 
+/*
+ * qstore_incident_filed() commits without waiting for the disk: a
+ * process killed right after it has lost nothing (the log was written
+ * at commit).  A child files and dies without closing; the parent,
+ * after reopening (recovery), finds the folder, the location and the
+ * history entry.
+ */
+static void test_filed_killed(const char *dir)
+{
+	struct qstore_incident got;
+	char *error = NULL, *id;
+	pid_t pid;
+	int status = -1;
+
+	id = add("erin@example.org", 1700000200, "held", QSTORE_PENDING);
+	qstore_close(&qs);
+	pid = fork();
+	if (pid == 0) {
+		struct qstore *cq = qt_open(dir);
+
+		_exit(qstore_incident_filed(cq, id, "Spam",
+					    "/m/erin/.Spam/new/1,S=9", &error,
+					    NULL) == 1 ? 0 : 1);
+	}
+	TEST_OK(pid > 0 && waitpid(pid, &status, 0) == pid &&
+		WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		"a child files the incident and exits without closing");
+	qs = qt_open(dir);
+	TEST_IS_INT(qstore_incident_get(qs, id, &got, &error, NULL), 1,
+		    "reopened: the incident");
+	TEST_IS_STR(got.location, "/m/erin/.Spam/new/1,S=9",
+		    "the location survived the process");
+	TEST_IS_STR(got.folder, "Spam", "and the folder");
+	TEST_IS_STR(got.n_actions > 0 ? got.actions[got.n_actions - 1].what
+				       : NULL, "moved to Spam",
+		    "history: moved to Spam");
+	TEST_IS_STR(got.n_actions > 0 ? got.actions[got.n_actions - 1].who
+				       : NULL, "lmtpd", "by lmtpd");
+	qstore_incident_deinit(&got);
+	free(id);
+}
+
 int main(void)
 {
 	struct str dir = STR_INIT;
@@ -397,6 +440,7 @@ int main(void)
 	test_status_history();
 	test_pages();
 	test_pairs();
+	test_filed_killed(str_c(&dir));
 	str_printf(&path, "%s/incidents.db", str_c(&dir));
 	TEST_OK(stat(str_c(&path), &st) == 0 && (st.st_mode & 077) == 0,
 		"incidents.db is private (mode %04o)",
