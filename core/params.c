@@ -141,7 +141,7 @@ const struct config_param config_params[] = {
 	STR("mail_group", "", var_mail_group,
 	    "group of Maildir files and directories (empty: the user's)"),
 	BOOL("maildir_fsync", "yes", var_maildir_fsync,
-	     "fsync each message and its directory before the reply"),
+	     "sync each message and its new/ directory before the reply"),
 	TIME("store_timeout", "2m", 1, 86400, var_store_timeout,
 	     "timeout for a downstream LMTP store"),
 

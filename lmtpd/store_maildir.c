@@ -13,9 +13,9 @@
  *
  * One message file per recipient (each starts with its own Return-Path
  * and Delivered-To, like Dovecot's LDA): written to tmp/ under a unique
- * name (time.M<usec>P<pid>Q<counter>.<host>), fsynced, hard-linked into
- * new/ (rename where links are not supported), tmp/ name removed, and
- * new/ fsynced.  Only then is the recipient stored.  On any failure the
+ * name (time.M<usec>P<pid>Q<counter>.<host>), synced (fdatasync: data and
+ * size), hard-linked into new/ (rename where links are not supported),
+ * tmp/ name removed, and new/ synced (fdatasync: its entries).  Only then is the recipient stored.  On any failure the
  * tmp/ file is removed and nothing is left in new/.
  */
 #include <errno.h>
@@ -201,7 +201,12 @@ struct store *store_maildir_init(const char *args, char **error_r)
 
 /* ---------------------------------------------------------------- directories */
 
-static int fsync_dir(const char *path)
+/*
+ * Sync directory PATH; DATASYNC: its entries only (fdatasync, as Dovecot
+ * syncs new/ after a delivery: the entries are the directory's data, its
+ * times need not be on disk), else its inode too (fsync).
+ */
+static int sync_dir(const char *path, int datasync)
 {
 	int fd, ret, saved;
 
@@ -210,7 +215,7 @@ static int fsync_dir(const char *path)
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	ret = fsync(fd);
+	ret = datasync ? fdatasync(fd) : fsync(fd);
 	saved = errno;
 	if (close(fd) < 0 && ret == 0)
 		return -1;
@@ -226,9 +231,9 @@ static int fsync_parent(const char *path)
 	int ret;
 
 	if (slash == NULL)
-		return fsync_dir(".");
+		return sync_dir(".", 0);
 	parent = mystrndup(path, slash == path ? 1 : (size_t)(slash - path));
-	ret = fsync_dir(parent);
+	ret = sync_dir(parent, 0);
 	free(parent);
 	return ret;
 }
@@ -342,7 +347,7 @@ static int maildir_make(struct maildir_store *ms, const char *dir, int root,
 		made |= r;
 	}
 	str_deinit(&p);
-	if (made && fsync_dir(dir) < 0) {
+	if (made && sync_dir(dir, 0) < 0) {
 		maildir_error_set(e, "fsync", dir);
 		return -1;
 	}
@@ -533,7 +538,7 @@ static int maildir_subscribe(struct maildir_store *ms, const char *root,
 		maildir_error_set(e, "rename to", str_c(&path));
 		goto unlock;
 	}
-	if (fsync_dir(root) < 0) {
+	if (sync_dir(root, 0) < 0) {
 		maildir_error_set(e, "fsync", root);
 		goto out;
 	}
@@ -637,7 +642,8 @@ static int maildir_write(struct maildir_store *ms, const char *dir,
 		maildir_error_set(e, "write", str_c(&tmp));
 		goto fail;
 	}
-	if (var_maildir_fsync && fsync(fd) < 0) {
+	/* the data and the size (fdatasync skips only the file's times) */
+	if (var_maildir_fsync && fdatasync(fd) < 0) {
 		maildir_error_set(e, "fsync", str_c(&tmp));
 		goto fail;
 	}
@@ -665,7 +671,7 @@ static int maildir_write(struct maildir_store *ms, const char *dir,
 		/* harmless for the message; tmp/ is swept by readers */
 		msg_warn_sys("unlink %s", str_c(&tmp));
 	}
-	if (fsync_dir(str_c(&newdir)) < 0) {
+	if (sync_dir(str_c(&newdir), 1) < 0) {
 		maildir_error_set(e, "fsync", str_c(&newdir));
 		if (unlink(str_c(path_r)) < 0)
 			msg_warn_sys("unlink %s", str_c(path_r));
