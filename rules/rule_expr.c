@@ -455,7 +455,8 @@ void rule_expr_prog_add(struct rule_expr_prog *p, const struct rule_expr *e,
 	memcpy(p->code + p->n_code, e->code, e->n * sizeof(*p->code));
 	p->n_code += e->n;
 	p->vars = myrealloc(p->vars, (p->n_vars + e->n_vars + 1) * sizeof(int));
-	memcpy(p->vars + p->n_vars, e->vars, e->n_vars * sizeof(int));
+	if (e->n_vars > 0)
+		memcpy(p->vars + p->n_vars, e->vars, e->n_vars * sizeof(int));
 	p->n_vars += e->n_vars;
 }
 

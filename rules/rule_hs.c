@@ -777,7 +777,8 @@ static void plain_build(struct rule_hs *hs, struct chunk *chunks, size_t n,
 	size_t b, i, m = 0;
 
 	hs->plain = mycalloc(hs->n_db + 1, sizeof(*hs->plain));
-	memcpy(hs->plain, hs->db, hs->n_db * sizeof(*hs->plain));
+	if (hs->n_db > 0)
+		memcpy(hs->plain, hs->db, hs->n_db * sizeof(*hs->plain));
 	for (b = 0; b < n; b++) {
 		struct chunk *c = &chunks[b], *v = &pc[m];
 		int changed = 0;
