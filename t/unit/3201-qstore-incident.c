@@ -2,10 +2,12 @@
  * qstore incidents: round trips, message copies, status and history,
  * paged queries through the indexes, counting, expiry, deletion.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "qstore.h"
 #include "qstore-test.h"
@@ -390,30 +392,41 @@ static void test_pairs(void)
 /*
  * qstore_incident_filed() commits without waiting for the disk: a
  * process killed right after it has lost nothing (the log was written
- * at commit).  A child files and dies without closing; the parent,
+ * at commit).  A child files and is killed (SIGKILL); the parent,
  * after reopening (recovery), finds the folder, the location and the
  * history entry.
  */
 static void test_filed_killed(const char *dir)
 {
 	struct qstore_incident got;
-	char *error = NULL, *id;
+	char *error = NULL, *id, rc = 0;
+	int fds[2], status = -1;
 	pid_t pid;
-	int status = -1;
 
 	id = add("erin@example.org", 1700000200, "held", QSTORE_PENDING);
 	qstore_close(&qs);
+	if (pipe(fds) < 0) {
+		TEST_OK(0, "pipe");
+		return;
+	}
 	pid = fork();
 	if (pid == 0) {
 		struct qstore *cq = qt_open(dir);
+		char r = qstore_incident_filed(cq, id, "Spam",
+					       "/m/erin/.Spam/new/1,S=9",
+					       &error, NULL) == 1 ? 'y' : 'n';
 
-		_exit(qstore_incident_filed(cq, id, "Spam",
-					    "/m/erin/.Spam/new/1,S=9", &error,
-					    NULL) == 1 ? 0 : 1);
+		if (write(fds[1], &r, 1) != 1)
+			_exit(1);
+		raise(SIGKILL);	/* as kill -9: nothing closed, nothing flushed */
+		_exit(1);
 	}
-	TEST_OK(pid > 0 && waitpid(pid, &status, 0) == pid &&
-		WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		"a child files the incident and exits without closing");
+	close(fds[1]);
+	TEST_OK(pid > 0 && read(fds[0], &rc, 1) == 1 && rc == 'y',
+		"a child files the incident");
+	close(fds[0]);
+	TEST_OK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
+		WTERMSIG(status) == SIGKILL, "and is killed (SIGKILL)");
 	qs = qt_open(dir);
 	TEST_IS_INT(qstore_incident_get(qs, id, &got, &error, NULL), 1,
 		    "reopened: the incident");
