@@ -705,7 +705,9 @@ static const char *const not_plain[] = {
 /*
  * E without its alternatives listed in not_plain[] (each between an
  * unescaped "|" and the "|" or ")" that ends it, outside any class): the
- * same matches on a plain text.  NULL when there are none.
+ * same matches on a plain text.  NULL when there are none, or when E
+ * quotes (\Q), comments or is in extended mode, where text that looks
+ * like an alternative may not be one.
  */
 static char *plain_variant(const char *e)
 {
@@ -713,6 +715,10 @@ static char *plain_variant(const char *e)
 	const char *p = e;
 	int changed = 0;
 
+	/* quoted text and comments are not alternatives: leave them be */
+	if (strstr(e, "\\Q") != NULL || strstr(e, "(?#") != NULL ||
+	    strstr(e, "(?x") != NULL)
+		return NULL;
 	while (*p) {
 		size_t i, l = 0;
 

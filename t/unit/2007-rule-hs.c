@@ -192,10 +192,12 @@ static const char *const ppats[] = {
 	"a\\|[\\x80-\\xff]{1,4}|zq",		/* 2: escaped |: kept */
 	"[|[\\x80-\\xff]{1,4}|]w",		/* 3: in a class: kept */
 	"plain(?:ly|[\\x80-\\xff]{1,4})",		/* 4: removed */
+	"\\Qq|[\\x80-\\xff]{1,4})\\E",		/* 5: quoted: kept */
 };
 static const char *const ptexts[] = {
 	"abc", "\xc3\xa4" "bc", "&#97;bc", "x&#1;y", "x\xe9y", "a|\xe9",
 	"zq", "\xe9w", "|w", "plainly", "plain\xc3\xa9", "nothing",
+	"q|[\\x80-\\xff]{1,4})",
 };
 
 static void test_plain(void)
