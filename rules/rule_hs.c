@@ -652,6 +652,30 @@ static void chunk_clear(struct chunk *c, int own)
 	memset(c, 0, sizeof(*c));
 }
 
+/*
+ * Take C's database into HS's counts when the scratch space can be made
+ * to fit it (1); else free it (0).
+ */
+static int chunk_adopt(struct rule_hs *hs, struct chunk *c)
+{
+	size_t size = 0;
+
+	if (c->db == NULL)
+		return 0;
+	if (hs_alloc_scratch(c->db, &hs->scratch[0]) != HS_SUCCESS) {
+		hs_free_database(c->db);
+		c->db = NULL;
+		return 0;
+	}
+	if (hs_database_size(c->db, &size) == HS_SUCCESS)
+		hs->size += size;
+	if (c->cached)
+		hs->from_cache++;
+	else
+		hs->compiled++;
+	return 1;
+}
+
 /* compile threads share the list of chunks */
 struct chunk_queue {
 	struct chunk *chunks;
@@ -811,20 +835,13 @@ static void plain_build(struct rule_hs *hs, struct chunk *chunks, size_t n,
 	chunks_build(pc, m);
 	for (b = 0; b < m; b++) {
 		struct chunk *v = &pc[b];
-		size_t d = chunks[of[b]].db_index, size = 0;
 
-		if (v->db != NULL && v->n == chunks[of[b]].n &&
-		    hs_alloc_scratch(v->db, &hs->scratch[0]) == HS_SUCCESS) {
-			hs->plain[d] = v->db;
-			if (hs_database_size(v->db, &size) == HS_SUCCESS)
-				hs->size += size;
-			if (v->cached)
-				hs->from_cache++;
-			else
-				hs->compiled++;
-		} else if (v->db != NULL) {
-			hs_free_database(v->db);
+		if (v->db != NULL && v->n != chunks[of[b]].n) {
+			hs_free_database(v->db);	/* a pattern dropped */
+			v->db = NULL;
 		}
+		if (chunk_adopt(hs, v))
+			hs->plain[chunks[of[b]].db_index] = v->db;
 		chunk_clear(v, 1);
 	}
 	free(pc);
@@ -906,26 +923,14 @@ struct rule_hs *rule_hs_build(const char *const *patterns,
 	chunks_build(chunks, n_chunks);
 	for (b = 0; b < n_chunks; b++) {
 		struct chunk *c = &chunks[b];
-		size_t size = 0;
 
-		if (c->db != NULL &&
-		    hs_alloc_scratch(c->db, &hs->scratch[0]) == HS_SUCCESS) {
-			hs->db = myrealloc(hs->db,
-					   (hs->n_db + 1) * sizeof(*hs->db));
-			c->db_index = hs->n_db;
-			hs->db[hs->n_db++] = c->db;
-			if (hs_database_size(c->db, &size) == HS_SUCCESS)
-				hs->size += size;
-			if (c->cached)
-				hs->from_cache++;
-			else
-				hs->compiled++;
-			for (i = 0; i < c->n; i++)
-				taken[c->id[i]] = 1;
-		} else if (c->db != NULL) {
-			hs_free_database(c->db);
-			c->db = NULL;
-		}
+		if (!chunk_adopt(hs, c))
+			continue;
+		hs->db = myrealloc(hs->db, (hs->n_db + 1) * sizeof(*hs->db));
+		c->db_index = hs->n_db;
+		hs->db[hs->n_db++] = c->db;
+		for (i = 0; i < c->n; i++)
+			taken[c->id[i]] = 1;
 	}
 	plain_build(hs, chunks, n_chunks, cache_dir);
 	for (b = 0; b < n_chunks; b++)

@@ -154,15 +154,14 @@ struct rule_set {
 	struct order_pass *order_pass;	/* for each of those */
 	int *hdr_order;		/* enabled header rules */
 	size_t n_hdr_order;
-	int *meta_order;	/* enabled metas, dependencies first */
-	struct rule_expr_prog *metas;	/* their expressions, in that order */
+	struct rule_expr_prog *metas;	/* enabled metas, dependencies
+					   first */
 	int lto;		/* the "local_tests_only" slot, always 1 */
 	struct rule_ac *ac[RULE_TYPE_COUNT];	/* prefilters */
 	char **lit_text[RULE_TYPE_COUNT];
 	size_t n_lit[RULE_TYPE_COUNT];
 	struct rule_hs *hs[RULE_TYPE_COUNT];	/* one pass per type */
 	size_t n_hs[RULE_TYPE_COUNT];	/* ids in it: 0 .. n_hs - 1 */
-	size_t n_meta;
 	double required;
 	struct rule_set_options opts;
 	struct lanes *lanes;	/* threads that score a message */
@@ -1931,7 +1930,9 @@ static void finish(struct rule_set *rs)
 			break;
 		}
 	}
-	/* metas, dependencies first; loops are reported and skipped */
+	/* metas, dependencies first, into one program; loops are reported
+	   and skipped */
+	rs->metas = rule_expr_prog_new();
 	state = mycalloc(rs->n_rules + 1, sizeof(int));
 	for (i = 0; i < rs->n_rules; i++) {
 		struct rule *r = &rs->rules[i];
@@ -1973,23 +1974,16 @@ static void finish(struct rule_set *rs)
 				}
 				continue;
 			}
+			/* its enabled flag is final: only a rule on the
+			   stack is disabled, by a loop through it */
 			state[cur] = 2;
-			rs->meta_order = myrealloc(rs->meta_order,
-						   (rs->n_meta + 1) *
-						   sizeof(int));
-			rs->meta_order[rs->n_meta++] = cur;
+			if (rs->rules[cur].enabled)
+				rule_expr_prog_add(rs->metas,
+						   rs->rules[cur].expr, cur);
 			sp--;
 		}
 	}
 	free(state);
-	rs->metas = rule_expr_prog_new();
-	for (i = 0; i < rs->n_meta; i++) {
-		const struct rule *r = &rs->rules[rs->meta_order[i]];
-
-		if (r->enabled)
-			rule_expr_prog_add(rs->metas, r->expr,
-					   rs->meta_order[i]);
-	}
 }
 
 struct rule_set *rule_set_load(const char *const *dirs, size_t n_dirs,
@@ -2075,7 +2069,6 @@ void rule_set_deinit(struct rule_set **rsp)
 	free(rs->order);
 	free(rs->order_pass);
 	free(rs->hdr_order);
-	free(rs->meta_order);
 	rule_expr_prog_deinit(&rs->metas);
 	for (i = 0; i < RULE_TYPE_COUNT; i++) {
 		size_t j;
@@ -2828,7 +2821,6 @@ struct job {
 	const struct rule_set *rs;
 	const struct message *msg;
 	double *val;
-	char *failed;		/* a match error: counted as not hit */
 	double t0;
 	atomic_int stop;	/* the time budget ran out */
 	/* literal prefilter: first and last line holding each literal */
@@ -2888,7 +2880,6 @@ static void job_init(struct job *jb, const struct rule_set *rs,
 	jb->rs = rs;
 	jb->msg = msg;
 	jb->val = mycalloc(rs->n_rules + 1, sizeof(double));
-	jb->failed = mycalloc(rs->n_rules + 1, 1);
 	jb->t0 = now();
 	atomic_init(&jb->stop, 0);
 	atomic_init(&jb->next_unit, 0);
@@ -2958,7 +2949,6 @@ static void job_deinit(struct job *jb)
 		str_deinit(&jb->joined[i]);
 	}
 	free(jb->units);
-	free(jb->failed);
 	free(jb->val);
 }
 
@@ -3169,12 +3159,9 @@ static int run_rule(struct job *jb, const struct lane *ln, int idx)
 	default:
 		break;
 	}
-	if (err != 0) {
-		jb->failed[idx] = 1;
-		if (!rs->opts.quiet)
-			msg_warn("rule %s: regex match failed (%d); counted "
-				 "as not hit", r->name, err);
-	}
+	if (err != 0 && !rs->opts.quiet)
+		msg_warn("rule %s: regex match failed (%d); counted as not "
+			 "hit", r->name, err);
 	return hits;
 }
 
