@@ -15,8 +15,9 @@
  * and Delivered-To, like Dovecot's LDA): written to tmp/ under a unique
  * name (time.M<usec>P<pid>Q<counter>.<host>), synced (fdatasync: data and
  * size), hard-linked into new/ (rename where links are not supported),
- * tmp/ name removed, and new/ synced (fdatasync: its entries).  Only then is the recipient stored.  On any failure the
- * tmp/ file is removed and nothing is left in new/.
+ * tmp/ name removed, and new/ synced (fdatasync: its entries).  Only
+ * then is the recipient stored.  On any failure the tmp/ file is removed
+ * and nothing is left in new/.
  */
 #include <errno.h>
 #include <fcntl.h>
