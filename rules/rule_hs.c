@@ -35,6 +35,8 @@
 #define HS_CHUNK	48	/* patterns per database, about: compile time
 				   grows faster than the number of patterns,
 				   scan time with the number of databases */
+#define HS_CHUNK_LITERAL 256	/* the same for patterns with a required
+				   literal (see rule_hs_build) */
 #define HS_MAX_THREADS	4	/* compiling databases at once */
 #define HS_CACHE_DAYS	30	/* cached databases unused that long go */
 #define HS_MAX_REPEAT	10	/* larger bounded repeats are widened */
@@ -848,6 +850,64 @@ static void plain_build(struct rule_hs *hs, struct chunk *chunks, size_t n,
 	free(of);
 }
 
+/* does every match of PATTERN contain one of a few literals? */
+static int has_literal(const char *pattern, uint32_t opts)
+{
+	char **lits = NULL;
+	size_t n = 0, i;
+	int found = rule_prefilter_literals(pattern, opts, &lits, &n);
+
+	for (i = 0; i < n; i++)
+		free(lits[i]);
+	free(lits);
+	return found;
+}
+
+/* databases for M patterns, about PER each: a power of two, so that a
+   pattern stays in its database until the number doubles */
+static size_t bucket_count(size_t m, size_t per)
+{
+	size_t buckets = 1;
+
+	while (buckets * per < m)
+		buckets *= 2;
+	return buckets;
+}
+
+/*
+ * Append to CHUNKS (*N_R of them so far) the chunks of the M patterns
+ * whose LIT flag is WANT_LIT, by hash into BUCKETS; empty ones are not
+ * kept.  The chunks point to EXPRS' strings, they do not own them.
+ */
+static void chunks_fill(struct chunk *chunks, size_t *n_r, char **exprs,
+			const unsigned *flags, const unsigned *ids,
+			const unsigned char *lit, size_t m, int want_lit,
+			size_t buckets, const char *cache_dir)
+{
+	size_t b, i;
+
+	for (b = 0; b < buckets; b++) {
+		struct chunk *c = &chunks[*n_r];
+
+		c->e = mycalloc(m + 1, sizeof(char *));
+		c->f = mycalloc(m + 1, sizeof(unsigned));
+		c->id = mycalloc(m + 1, sizeof(unsigned));
+		c->cache_dir = cache_dir;
+		for (i = 0; i < m; i++) {
+			if (lit[i] != want_lit ||
+			    text_hash(exprs[i]) % buckets != b)
+				continue;
+			c->e[c->n] = exprs[i];
+			c->f[c->n] = flags[i];
+			c->id[c->n++] = ids[i];
+		}
+		if (c->n > 0)
+			(*n_r)++;
+		else
+			chunk_clear(c, 0);
+	}
+}
+
 struct rule_hs *rule_hs_build(const char *const *patterns,
 			      const uint32_t *opts, size_t n,
 			      const char *cache_dir, int lanes,
@@ -856,7 +916,8 @@ struct rule_hs *rule_hs_build(const char *const *patterns,
 	char **exprs = mycalloc(n + 1, sizeof(char *));
 	unsigned *flags = mycalloc(n + 1, sizeof(unsigned));
 	unsigned *ids = mycalloc(n + 1, sizeof(unsigned));
-	size_t i, m = 0, b, buckets = 1, n_chunks = 0;
+	unsigned char *lit = mycalloc(n + 1, 1);
+	size_t i, m = 0, b, buckets, n_chunks = 0, n_lit = 0;
 	struct rule_hs *hs = NULL;
 	struct chunk *chunks;
 
@@ -867,6 +928,7 @@ struct rule_hs *rule_hs_build(const char *const *patterns,
 		free(exprs);
 		free(flags);
 		free(ids);
+		free(lit);
 		return NULL;
 	}
 	if (!cache_dir_ready(cache_dir))
@@ -889,37 +951,33 @@ struct rule_hs *rule_hs_build(const char *const *patterns,
 		exprs[m] = str_steal(&e);
 		flags[m] = (unsigned)f;
 		ids[m] = (unsigned)i;
+		lit[m] = has_literal(patterns[i], opts[i]) != 0;
 		m++;
 	}
 	/*
 	 * Databases of about HS_CHUNK patterns each; a pattern's database
 	 * is picked by a hash of its text, so adding or changing a rule
 	 * changes one database, and the others still come from the cache
-	 * (until the number of databases doubles).
+	 * (until the number of databases doubles).  Patterns with a
+	 * required literal go into databases of their own, HS_CHUNK_LITERAL
+	 * each: Hyperscan runs such a pattern's automaton only where one
+	 * search for all the database's literals finds its literal, so
+	 * putting more of them together saves whole passes over the text
+	 * (with the full SpamAssassin rules: 8 % of the scoring time, for
+	 * a quarter more compile time); the patterns without one are what
+	 * makes a large database slow to compile.  The literal databases
+	 * come first: they take longest to compile.
 	 */
 	hs = mycalloc(1, sizeof(*hs));
-	while (buckets * HS_CHUNK < m)
-		buckets *= 2;
-	chunks = mycalloc(buckets, sizeof(*chunks));
-	for (b = 0; b < buckets; b++) {
-		struct chunk *c = &chunks[n_chunks];
-
-		c->e = mycalloc(m + 1, sizeof(char *));
-		c->f = mycalloc(m + 1, sizeof(unsigned));
-		c->id = mycalloc(m + 1, sizeof(unsigned));
-		c->cache_dir = cache_dir;
-		for (i = 0; i < m; i++) {
-			if (text_hash(exprs[i]) % buckets != b)
-				continue;
-			c->e[c->n] = exprs[i];
-			c->f[c->n] = flags[i];
-			c->id[c->n++] = ids[i];
-		}
-		if (c->n > 0)
-			n_chunks++;
-		else
-			chunk_clear(c, 0);
-	}
+	for (i = 0; i < m; i++)
+		n_lit += lit[i];
+	buckets = bucket_count(n_lit, HS_CHUNK_LITERAL);
+	chunks = mycalloc(buckets + bucket_count(m - n_lit, HS_CHUNK),
+			  sizeof(*chunks));
+	chunks_fill(chunks, &n_chunks, exprs, flags, ids, lit, m, 1, buckets,
+		    cache_dir);
+	chunks_fill(chunks, &n_chunks, exprs, flags, ids, lit, m, 0,
+		    bucket_count(m - n_lit, HS_CHUNK), cache_dir);
 	chunks_build(chunks, n_chunks);
 	for (b = 0; b < n_chunks; b++) {
 		struct chunk *c = &chunks[b];
@@ -954,6 +1012,7 @@ struct rule_hs *rule_hs_build(const char *const *patterns,
 	free(exprs);
 	free(flags);
 	free(ids);
+	free(lit);
 	return hs;
 }
 

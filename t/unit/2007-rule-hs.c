@@ -247,6 +247,72 @@ static void test_plain(void)
 	rule_hs_deinit(&hs);
 }
 
+/*
+ * Patterns with a required literal share databases of up to 256; the
+ * others go 48 or so to a database.  200 of each: one database for the
+ * first kind, several for the second, and a scan still reports each.
+ */
+#define N_KIND 200
+
+static void test_chunks(void)
+{
+	char *p[2 * N_KIND];
+	uint32_t o[2 * N_KIND] = { 0 };
+	unsigned char taken[2 * N_KIND];
+	int64_t end[2 * N_KIND];
+	const char *why = NULL;
+	struct rule_hs *hs;
+	const char *text = "a word137ing and abc123";
+	size_t i, d, n_other_dbs;
+	int all_taken = 1;
+
+	for (i = 0; i < N_KIND; i++) {
+		struct str s = STR_INIT;
+
+		str_printf(&s, "\\bword%03zu(?:s|ing)?\\b", i);
+		p[i] = str_steal(&s);
+		str_printf(&s, "[a-z]{%zu}[0-9]{%zu}", 1 + i % 20, 1 + i / 20);
+		p[N_KIND + i] = str_steal(&s);
+	}
+	hs = rule_hs_build((const char *const *)p, o, N_KIND, NULL, 1, taken,
+			   &why);
+	if (TEST_OK(hs != NULL, "patterns with a literal built")) {
+		TEST_IS_INT((int)rule_hs_dbs(hs), 1,
+			    "200 patterns with a literal: one database");
+		rule_hs_deinit(&hs);
+	}
+	hs = rule_hs_build((const char *const *)p + N_KIND, o, N_KIND, NULL, 1,
+			   taken, &why);
+	if (TEST_OK(hs != NULL, "patterns without a literal built")) {
+		n_other_dbs = rule_hs_dbs(hs);
+		TEST_OK(n_other_dbs >= 4, "200 patterns without a literal: "
+			"%zu databases", n_other_dbs);
+		rule_hs_deinit(&hs);
+	} else {
+		n_other_dbs = 0;
+	}
+	hs = rule_hs_build((const char *const *)p, o, 2 * N_KIND, NULL, 1,
+			   taken, &why);
+	if (TEST_OK(hs != NULL, "both kinds built")) {
+		TEST_IS_INT((int)rule_hs_dbs(hs), (int)n_other_dbs + 1,
+			    "together: the same databases");
+		for (i = 0; i < 2 * N_KIND; i++)
+			all_taken &= taken[i];
+		TEST_OK(all_taken, "every pattern taken");
+		memset(end, 0xff, sizeof(end));
+		for (d = 0; d < rule_hs_dbs(hs); d++)
+			(void)rule_hs_scan(hs, 0, d, text, strlen(text), 1,
+					   end);
+		TEST_OK(end[137] > 0, "word137 reported");
+		TEST_IS_INT((int)end[138], -1, "word138 not reported");
+		/* [a-z]{3}[0-9]{3}: the pattern 200 + 2 + 2 * 20 */
+		TEST_OK(end[N_KIND + 42] > 0, "abc123 reported");
+		rule_hs_deinit(&hs);
+	}
+	for (i = 0; i < 2 * N_KIND; i++)
+		free(p[i]);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/spamtrap-hs-XXXXXX";
@@ -258,6 +324,7 @@ int main(void)
 
 	test_scan(NULL);
 	test_plain();
+	test_chunks();
 	TEST_OK(mkdtemp(dir) != NULL, "temporary directory");
 	str_printf(&cache, "%s/cache", dir);
 	test_scan(cache.s);
