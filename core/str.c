@@ -56,7 +56,9 @@ void str_appends(struct str *sb, const char *s)
 
 void str_appendc(struct str *sb, char c)
 {
-	str_reserve(sb, 1);
+	/* called once per character by the renderers: room is the rule */
+	if (sb->s == NULL || sb->len + 2 > sb->cap)
+		str_reserve(sb, 1);
 	sb->s[sb->len++] = c;
 	sb->s[sb->len] = '\0';
 }
