@@ -320,9 +320,21 @@ static int maildir_make(struct maildir_store *ms, const char *dir, int root,
 {
 	static const char *const subdirs[] = { "cur", "new", "tmp" };
 	struct str p = STR_INIT;
+	struct stat st;
 	int made = 0, r;
 	size_t i;
 
+	/* the usual case, three lookups instead of four failing mkdirs */
+	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		str_clear(&p);
+		str_printf(&p, "%s/%s", dir, subdirs[i]);
+		if (stat(str_c(&p), &st) < 0 || !S_ISDIR(st.st_mode))
+			break;
+	}
+	if (i == sizeof(subdirs) / sizeof(subdirs[0])) {
+		str_deinit(&p);
+		return 0;
+	}
 	if (root) {
 		r = maildir_mkdir_parents(ms, dir, e);
 	} else {
