@@ -966,11 +966,17 @@ struct rule_hs *rule_hs_build(const char *const *patterns,
 	 * (with the full SpamAssassin rules: 8 % of the scoring time, for
 	 * a quarter more compile time); the patterns without one are what
 	 * makes a large database slow to compile.  The literal databases
-	 * come first: they take longest to compile.
+	 * come first: they take longest to compile.  Up to HS_CHUNK
+	 * patterns all go into one database.
 	 */
 	hs = mycalloc(1, sizeof(*hs));
 	for (i = 0; i < m; i++)
 		n_lit += lit[i];
+	if (m <= HS_CHUNK) {
+		/* few: one database (each costs a pass) */
+		memset(lit, 1, m);
+		n_lit = m;
+	}
 	buckets = bucket_count(n_lit, HS_CHUNK_LITERAL);
 	chunks = mycalloc(buckets + bucket_count(m - n_lit, HS_CHUNK),
 			  sizeof(*chunks));

@@ -251,6 +251,7 @@ static void test_plain(void)
  * Patterns with a required literal share databases of up to 256; the
  * others go 48 or so to a database.  200 of each: one database for the
  * first kind, several for the second, and a scan still reports each.
+ * Up to 48 patterns in all share one database, whatever their kind.
  */
 #define N_KIND 200
 
@@ -307,6 +308,20 @@ static void test_chunks(void)
 		TEST_IS_INT((int)end[138], -1, "word138 not reported");
 		/* [a-z]{3}[0-9]{3}: the pattern 200 + 2 + 2 * 20 */
 		TEST_OK(end[N_KIND + 42] > 0, "abc123 reported");
+		rule_hs_deinit(&hs);
+	}
+	/* 20 of each: few enough for one database */
+	for (i = 0; i < 20; i++) {
+		char *t = p[20 + i];
+
+		p[20 + i] = p[N_KIND + i];
+		p[N_KIND + i] = t;
+	}
+	hs = rule_hs_build((const char *const *)p, o, 40, NULL, 1, taken,
+			   &why);
+	if (TEST_OK(hs != NULL, "20 of each kind built")) {
+		TEST_IS_INT((int)rule_hs_dbs(hs), 1,
+			    "40 patterns of both kinds: one database");
 		rule_hs_deinit(&hs);
 	}
 	for (i = 0; i < 2 * N_KIND; i++)
