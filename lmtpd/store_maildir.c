@@ -331,10 +331,9 @@ static int maildir_make(struct maildir_store *ms, const char *dir, int root,
 		if (stat(str_c(&p), &st) < 0 || !S_ISDIR(st.st_mode))
 			break;
 	}
-	if (i == sizeof(subdirs) / sizeof(subdirs[0])) {
-		str_deinit(&p);
+	str_deinit(&p);
+	if (i == sizeof(subdirs) / sizeof(subdirs[0]))
 		return 0;
-	}
 	if (root) {
 		r = maildir_mkdir_parents(ms, dir, e);
 	} else {
