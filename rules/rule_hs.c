@@ -962,12 +962,13 @@ struct rule_hs *rule_hs_build(const char *const *patterns,
 	 * required literal go into databases of their own, HS_CHUNK_LITERAL
 	 * each: Hyperscan runs such a pattern's automaton only where one
 	 * search for all the database's literals finds its literal, so
-	 * putting more of them together saves whole passes over the text
-	 * (with the full SpamAssassin rules: 8 % of the scoring time, for
-	 * a quarter more compile time); the patterns without one are what
-	 * makes a large database slow to compile.  The literal databases
-	 * come first: they take longest to compile.  Up to HS_CHUNK
-	 * patterns all go into one database.
+	 * putting more of them together saves whole passes over the text;
+	 * the patterns without one are what makes a large database slow to
+	 * compile.  With the full SpamAssassin rules: 8 % less scoring
+	 * time, for a quarter more compile time from nothing (15-17 s
+	 * instead of 13 on two cores), the patterns without a literal being
+	 * fewer to a database.  The literal databases, the largest, come
+	 * first.  Up to HS_CHUNK patterns all go into one database.
 	 */
 	hs = mycalloc(1, sizeof(*hs));
 	for (i = 0; i < m; i++)
