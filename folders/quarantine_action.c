@@ -478,15 +478,19 @@ static int observe_one(struct qstore *qs, const char *user, struct cand *c,
 			qstore_incident_deinit(&inc);
 			return 0;
 		}
+		/* only what changed against the recorded placement counts:
+		   "spamtrap accept" records INBOX before it moves the
+		   message, and its own verdict after */
 		c->now = (unsigned)elsewhere;
-		if (elsewhere & QA_IN_NORMAL) {
+		appeared = c->now & ~old;
+		if (appeared & QA_IN_NORMAL) {
 			a.note = "moved out of the quarantine";
 			r = quarantine_action_accept(qs, c->id, &a, error_r);
-		} else if (elsewhere & QA_IN_TRASH) {
+		} else if (appeared & QA_IN_TRASH) {
 			a.note = "moved to trash";
 			r = verdict(qs, c->id, QSTORE_SPAM, QSTORE_STATUS_HELD, &a,
 				    NULL, error_r);
-		} else {
+		} else if (c->now == 0 && (old & QA_IN_QUARANTINE)) {
 			a.note = "expunged from the quarantine";
 			r = verdict(qs, c->id, QSTORE_SPAM, QSTORE_STATUS_HELD, &a,
 				    NULL, error_r);

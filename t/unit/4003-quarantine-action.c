@@ -232,15 +232,25 @@ static int fake_locate(const char *user, const char *id, void *ctx)
 	return locate_answer;
 }
 
-/* a watcher that sees only some folders asks where a vanished one went */
+/*
+ * A watcher that sees only some folders asks where a vanished one went.
+ * With INBOX already recorded (as "spamtrap accept" records it before it
+ * moves the message, its verdict to follow), finding it there, or not
+ * yet anywhere, is no change: the watcher must not accept it as the
+ * user's own drag.
+ */
 static void test_locate(void)
 {
-	static const struct { int answer; const char *after; size_t unconfirmed; }
+	static const struct { unsigned preset; int answer; const char *after;
+			      size_t unconfirmed; }
 	cases[] = {
-		{ QA_IN_NORMAL, "non-spam", 0 },
-		{ QA_IN_TRASH, "spam", 0 },
-		{ 0, "spam", 0 },
-		{ -1, "pending", 1 },
+		{ 0, QA_IN_NORMAL, "non-spam", 0 },
+		{ 0, QA_IN_TRASH, "spam", 0 },
+		{ 0, 0, "spam", 0 },
+		{ 0, -1, "pending", 1 },
+		{ QA_IN_NORMAL, QA_IN_NORMAL, "pending", 0 },
+		{ QA_IN_NORMAL, 0, "pending", 0 },
+		{ QA_IN_NORMAL, QA_IN_TRASH, "spam", 0 },
 	};
 	size_t i;
 
@@ -250,6 +260,10 @@ static void test_locate(void)
 		char *error = NULL;
 
 		held("frank@x", 0, id);
+		if (cases[i].preset)
+			(void)quarantine_action_set_places(qs, "frank@x", id,
+							   cases[i].preset,
+							   NULL);
 		quarantine_scan_init(&scan);
 		scan.final = 1;
 		scan.complete = 1;
@@ -257,11 +271,14 @@ static void test_locate(void)
 		locate_answer = cases[i].answer;
 		TEST_OK(quarantine_action_observe(qs, "frank@x", &scan,
 						  QSTORE_VIA_IMAP_MOVE, &error) >= 0,
-			"locate %d: observed", cases[i].answer);
-		TEST_IS_STR(status(id), cases[i].after, "locate %d: status",
-			    cases[i].answer);
+			"locate %d (recorded %u): observed", cases[i].answer,
+			cases[i].preset);
+		TEST_IS_STR(status(id), cases[i].after,
+			    "locate %d (recorded %u): status", cases[i].answer,
+			    cases[i].preset);
 		TEST_IS_INT(scan.unconfirmed, cases[i].unconfirmed,
-			    "locate %d: unconfirmed", cases[i].answer);
+			    "locate %d (recorded %u): unconfirmed",
+			    cases[i].answer, cases[i].preset);
 		quarantine_scan_deinit(&scan);
 		(void)qstore_incident_delete(qs, id, NULL, NULL);
 		(void)quarantine_action_set_places(qs, "frank@x", id, 0, NULL);
