@@ -421,6 +421,19 @@ static int observe_one(struct qstore *qs, const char *user, struct cand *c,
 	unsigned appeared, old;
 	int tagged, got;
 
+	/* placed by a command that moves the message: see QA_BY_COMMAND */
+	if (c->have_old && (c->old & QA_BY_COMMAND)) {
+		if (c->now == (c->old & QA_IN_ANY))
+			return quarantine_action_set_places(qs, user, c->id,
+							    c->now, error_r);
+		if (!(c->old & QA_COMPARED)) {
+			scan->unconfirmed++;
+			return quarantine_action_set_places(qs, user, c->id,
+							    c->old | QA_COMPARED,
+							    error_r);
+		}
+		c->old &= QA_IN_ANY;
+	}
 	got = qstore_incident_get(qs, c->id, &inc, error_r, NULL);
 	if (got < 0)
 		return -1;

@@ -110,6 +110,17 @@ quarantine_action_learn(struct qstore *qs, const char *msg, size_t len,
 #define QA_IN_QUARANTINE	(1u << 0)	/* quarantine or one-shot folder */
 #define QA_IN_NORMAL		(1u << 1)	/* INBOX or another folder */
 #define QA_IN_TRASH		(1u << 2)	/* an ignore_folders folder */
+#define QA_IN_ANY	(QA_IN_QUARANTINE | QA_IN_NORMAL | QA_IN_TRASH)
+/*
+ * Set with a placement by a command that is about to move the message
+ * itself ("spamtrap accept"): a scan begun before the move may still
+ * show the message where it was, which is no change of the user's.  A
+ * scan that differs marks the record QA_COMPARED and asks for another
+ * one; only what that next scan (begun after the record) still shows
+ * is acted on.
+ */
+#define QA_BY_COMMAND		(1u << 7)
+#define QA_COMPARED		(1u << 6)
 
 struct quarantine_seen {
 	char id[QSTORE_ID_LEN + 1];
@@ -162,7 +173,8 @@ int quarantine_action_reported(struct qstore *qs, const char *user,
 			       const char *key, char id_r[QSTORE_ID_LEN + 1],
 			       char **error_r);
 
-/* save the placement of one incident (after accept/reject moved it) */
+/* save the placement of one incident (QA_IN_*, with QA_BY_COMMAND
+   before a command moves the message) */
 int quarantine_action_set_places(struct qstore *qs, const char *user,
 				 const char *id, unsigned places,
 				 char **error_r);

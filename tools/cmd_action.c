@@ -154,9 +154,11 @@ static int act_one(struct qstore *qs, const char *cmd, int accept,
 	}
 	if (accept) {
 		/* the placement first, so folderd does not take the move for
-		   the user's own drag */
+		   the user's own drag (nor a view from before the move for
+		   the user's drag back: QA_BY_COMMAND) */
 		(void)quarantine_action_set_places(qs, inc.user, id,
-						   QA_IN_NORMAL, NULL);
+						   QA_IN_NORMAL | QA_BY_COMMAND,
+						   NULL);
 		if (inc.flags & QSTORE_FLAG_TAGGED && inc.status != QSTORE_SPAM)
 			moved = 2;	/* delivered to INBOX already */
 		else

@@ -285,6 +285,76 @@ static void test_locate(void)
 	}
 }
 
+/* one view of dave's folders: the message of ID in PLACES; FINAL scan */
+static int observe_dave(const char *id, unsigned places, int final,
+			size_t *unconfirmed)
+{
+	struct quarantine_scan scan;
+	char *error = NULL;
+	int n;
+
+	quarantine_scan_init(&scan);
+	scan.final = final;
+	scan.complete = 1;
+	if (places)
+		quarantine_scan_add(&scan, id, places);
+	n = quarantine_action_observe(qs, "dave@x", &scan, QSTORE_VIA_IMAP_MOVE,
+				      &error);
+	*unconfirmed = scan.unconfirmed;
+	quarantine_scan_deinit(&scan);
+	free(error);
+	return n;
+}
+
+/*
+ * "spamtrap accept" records INBOX (QA_BY_COMMAND), moves the message and
+ * records its verdict; a watcher that read the quarantine folder before
+ * the move and INBOX after it sees the message in both.  That view is
+ * not the user's drag back into the quarantine: the watcher asks for
+ * another scan, and acts only on what that one still shows.
+ */
+static void test_command_move(void)
+{
+	struct quarantine_actor cli = { NULL, "postmaster", QSTORE_VIA_CLI, NULL };
+	char id[QSTORE_ID_LEN + 1];
+	char *error = NULL;
+	size_t h, unconfirmed;
+
+	held("dave@x", 0, id);
+	(void)quarantine_action_set_places(qs, "dave@x", id,
+					   QA_IN_NORMAL | QA_BY_COMMAND, NULL);
+	TEST_IS_INT(quarantine_action_accept(qs, id, &cli, &error), QA_CHANGED,
+		    "accepted by the command");
+	h = history(id);
+	TEST_OK(observe_dave(id, QA_IN_QUARANTINE | QA_IN_NORMAL, 0,
+			     &unconfirmed) >= 0, "a view from before the move");
+	TEST_IS_STR(status(id), "non-spam", "is not a drag back to Spam");
+	TEST_IS_INT(history(id) - h, 0, "and adds no history");
+	TEST_IS_INT(unconfirmed, 1, "another scan is asked for");
+	TEST_OK(observe_dave(id, QA_IN_NORMAL, 1, &unconfirmed) >= 0,
+		"the next scan");
+	TEST_IS_INT(history(id) - h, 0, "shows the move: nothing to do");
+	TEST_IS_INT(unconfirmed, 0, "and asks for no other");
+	TEST_OK(observe_dave(id, QA_IN_QUARANTINE, 0, &unconfirmed) >= 0,
+		"then the user drags it back");
+	TEST_IS_STR(status(id), "spam", "which counts at once");
+	(void)qstore_incident_delete(qs, id, NULL, NULL);
+	(void)quarantine_action_set_places(qs, "dave@x", id, 0, NULL);
+
+	/* the next scan still shows it in the quarantine: the user's */
+	held("dave@x", 0, id);
+	(void)quarantine_action_set_places(qs, "dave@x", id,
+					   QA_IN_NORMAL | QA_BY_COMMAND, NULL);
+	(void)quarantine_action_accept(qs, id, &cli, &error);
+	(void)observe_dave(id, QA_IN_QUARANTINE, 0, &unconfirmed);
+	TEST_IS_STR(status(id), "non-spam", "first differing view: waits");
+	(void)observe_dave(id, QA_IN_QUARANTINE, 1, &unconfirmed);
+	TEST_IS_STR(status(id), "spam",
+		    "the next one, begun after the record, counts");
+	(void)qstore_incident_delete(qs, id, NULL, NULL);
+	(void)quarantine_action_set_places(qs, "dave@x", id, 0, NULL);
+}
+
 static void test_learn_and_tokens(void)
 {
 	struct quarantine_actor a = { "dave@x", "dave@x", QSTORE_VIA_IMAP_MOVE, NULL };
@@ -344,6 +414,7 @@ int main(void)
 	test_verdicts();
 	test_observe();
 	test_locate();
+	test_command_move();
 	test_learn_and_tokens();
 	qstore_close(&qs);
 	str_printf(&cmd, "rm -rf '%s'", dir);
