@@ -350,6 +350,27 @@ static double expr_mod(double a, double b)
 	return fmod(ia, ib);
 }
 
+/* A OP B for a binary operator */
+static double binop(enum op op, double a, double b)
+{
+	switch (op) {
+	case OP_MUL: return a * b;
+	case OP_DIV: return b != 0 ? a / b : 0;
+	case OP_MOD: return expr_mod(a, b);
+	case OP_ADD: return a + b;
+	case OP_SUB: return a - b;
+	case OP_LT: return a < b;
+	case OP_GT: return a > b;
+	case OP_LE: return a <= b;
+	case OP_GE: return a >= b;
+	case OP_EQ: return a == b;
+	case OP_NE: return a != b;
+	case OP_AND: return a != 0 ? b : a;
+	case OP_OR: return a != 0 ? a : b;
+	default: return 0;
+	}
+}
+
 /* run N instructions of CODE (a whole expression) */
 static double eval_code(const struct insn *code, size_t n,
 			const double *values)
@@ -383,25 +404,187 @@ static double eval_code(const struct insn *code, size_t n,
 		}
 		b = st[--sp];
 		a = st[sp - 1];
-		switch (in->op) {
-		case OP_MUL: a = a * b; break;
-		case OP_DIV: a = b != 0 ? a / b : 0; break;
-		case OP_MOD: a = expr_mod(a, b); break;
-		case OP_ADD: a = a + b; break;
-		case OP_SUB: a = a - b; break;
-		case OP_LT: a = a < b; break;
-		case OP_GT: a = a > b; break;
-		case OP_LE: a = a <= b; break;
-		case OP_GE: a = a >= b; break;
-		case OP_EQ: a = a == b; break;
-		case OP_NE: a = a != b; break;
-		case OP_AND: a = a != 0 ? b : a; break;
-		case OP_OR: a = a != 0 ? a : b; break;
-		default: break;
-		}
-		st[sp - 1] = a;
+		st[sp - 1] = binop(in->op, a, b);
 	}
 	return sp > 0 ? st[0] : 0;
+}
+
+/*
+ * The same over ranges (rule_expr.h): each result holds every value the
+ * expression can take for values within the ranges of its variables.
+ * "Any" (lo -inf, hi +inf) may also stand for NaN, which a range never
+ * does otherwise: NaN comes only from infinities (inf - inf, 0 * inf),
+ * and an operation given an infinite bound gives "any".  Bounds are not
+ * tight (the hull of the possible values), only safe; "nonzero" keeps
+ * what a hull loses for || (D || A, A 1: D's value when it is not 0, or
+ * 1, never 0).
+ */
+static const struct rule_range range_any = { -INFINITY, INFINITY, 0 };
+
+static int range_point(struct rule_range r)
+{
+	return r.lo == r.hi;
+}
+
+static int range_is_any(struct rule_range r)
+{
+	return r.lo == -INFINITY && r.hi == INFINITY;
+}
+
+static int range_finite(struct rule_range r)
+{
+	return isfinite(r.lo) && isfinite(r.hi);
+}
+
+int rule_range_truth(struct rule_range r)
+{
+	if (range_is_any(r))
+		return -1;
+	if (r.nonzero || r.lo > 0 || r.hi < 0)
+		return 1;
+	if (r.lo == 0 && r.hi == 0)
+		return 0;
+	return -1;
+}
+
+static struct rule_range range_hull(struct rule_range a, struct rule_range b)
+{
+	struct rule_range r;
+
+	if (range_is_any(a) || range_is_any(b))
+		return range_any;
+	r.lo = a.lo < b.lo ? a.lo : b.lo;
+	r.hi = a.hi > b.hi ? a.hi : b.hi;
+	r.nonzero = rule_range_truth(a) == 1 && rule_range_truth(b) == 1;
+	return r;
+}
+
+static struct rule_range range_of(double v)
+{
+	struct rule_range r = { v, v, 0 };
+
+	return isnan(v) ? range_any : r;
+}
+
+static const struct rule_range range_bool = { 0, 1, 0 };
+
+static struct rule_range range_binop(enum op op, struct rule_range a,
+				     struct rule_range b)
+{
+	struct rule_range r;
+	int t;
+
+	if (range_point(a) && range_point(b))
+		return range_of(binop(op, a.lo, b.lo));
+	switch (op) {
+	case OP_AND:
+		t = rule_range_truth(a);
+		return t == 1 ? b : t == 0 ? a : range_hull(range_of(0), b);
+	case OP_OR:
+		t = rule_range_truth(a);
+		if (t != -1)
+			return t == 1 ? a : b;
+		/* A when it is not 0, else B */
+		r = range_hull(a, b);
+		r.nonzero = rule_range_truth(b) == 1;
+		return r;
+	case OP_ADD:
+	case OP_SUB:
+	case OP_MUL:
+		if (!range_finite(a) || !range_finite(b))
+			return range_any;
+		if (op == OP_ADD) {
+			r.lo = a.lo + b.lo;
+			r.hi = a.hi + b.hi;
+		} else if (op == OP_SUB) {
+			r.lo = a.lo - b.hi;
+			r.hi = a.hi - b.lo;
+		} else {
+			double p[4] = { a.lo * b.lo, a.lo * b.hi, a.hi * b.lo,
+					a.hi * b.hi };
+			int i;
+
+			r.lo = r.hi = p[0];
+			for (i = 1; i < 4; i++) {
+				if (p[i] < r.lo)
+					r.lo = p[i];
+				if (p[i] > r.hi)
+					r.hi = p[i];
+			}
+		}
+		r.nonzero = 0;
+		return isfinite(r.lo) && isfinite(r.hi) ? r : range_any;
+	case OP_LT:
+	case OP_GT:
+	case OP_LE:
+	case OP_GE:
+	case OP_EQ:
+	case OP_NE:
+		if (range_is_any(a) || range_is_any(b))
+			return range_bool;
+		if (op == OP_GT || op == OP_GE) {	/* as b < a, b <= a */
+			struct rule_range x = a;
+
+			a = b;
+			b = x;
+			op = op == OP_GT ? OP_LT : OP_LE;
+		}
+		if (op == OP_LT)
+			return a.hi < b.lo ? range_of(1)
+			       : a.lo >= b.hi ? range_of(0) : range_bool;
+		if (op == OP_LE)
+			return a.hi <= b.lo ? range_of(1)
+			       : a.lo > b.hi ? range_of(0) : range_bool;
+		/* == and !=: decided only when the ranges are apart */
+		if (a.hi < b.lo || b.hi < a.lo)
+			return range_of(op == OP_NE);
+		return range_bool;
+	default:		/* / and %: not followed */
+		return range_any;
+	}
+}
+
+static struct rule_range eval_range(const struct insn *code, size_t n,
+				    const struct rule_range *values)
+{
+	struct rule_range st[EXPR_MAX_STACK + 1];
+	size_t sp = 0, i;
+
+	for (i = 0; i < n; i++) {
+		const struct insn *in = &code[i];
+		struct rule_range a;
+		int t;
+
+		switch (in->op) {
+		case OP_NUM:
+			st[sp++] = range_of(in->num);
+			continue;
+		case OP_VAR:
+			st[sp++] = values[in->var];
+			continue;
+		case OP_NEG:
+			a = st[sp - 1];
+			st[sp - 1].lo = -a.hi;
+			st[sp - 1].hi = -a.lo;
+			continue;
+		case OP_NOT:
+			t = rule_range_truth(st[sp - 1]);
+			st[sp - 1] = t == 1 ? range_of(0) : t == 0 ? range_of(1)
+				     : range_bool;
+			continue;
+		case OP_COND:
+			sp -= 2;
+			t = rule_range_truth(st[sp - 1]);
+			st[sp - 1] = t == 1 ? st[sp] : t == 0 ? st[sp + 1]
+				     : range_hull(st[sp], st[sp + 1]);
+			continue;
+		default:
+			break;
+		}
+		sp--;
+		st[sp - 1] = range_binop(in->op, st[sp - 1], st[sp]);
+	}
+	return sp > 0 ? st[0] : range_of(0);
 }
 
 double rule_expr_eval(const struct rule_expr *e, const double *values)
@@ -478,6 +661,52 @@ void rule_expr_prog_run(const struct rule_expr_prog *p, double *values)
 			}
 		if (v != 0)
 			values[x->target] = v > 0 ? v : 1;
+	}
+}
+
+/* the value rule_expr_prog_run() stores for a result in R, when not 0 */
+static struct rule_range range_stored(struct rule_range r)
+{
+	struct rule_range s;
+
+	if (range_is_any(r)) {	/* NaN and negatives store 1 */
+		s.lo = 0;
+		s.hi = INFINITY;
+	} else if (r.lo > 0) {
+		s = r;
+	} else if (r.hi < 0) {
+		s = range_of(1);
+	} else {
+		s.lo = 0;
+		s.hi = r.hi > 1 ? r.hi : 1;
+	}
+	s.nonzero = 1;		/* only what is not 0 is stored */
+	return s;
+}
+
+void rule_expr_prog_run_range(const struct rule_expr_prog *p,
+			      struct rule_range *values)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->n_ex; i++) {
+		const struct prog_expr *x = &p->ex[i];
+		const int *vars = p->vars + x->vars_at;
+		struct rule_range v = range_of(x->zero);
+		int t;
+
+		for (j = 0; j < x->n_vars; j++)
+			if (values[vars[j]].lo != 0 || values[vars[j]].hi != 0) {
+				v = eval_range(p->code + x->code_at, x->n_code,
+					       values);
+				break;
+			}
+		t = rule_range_truth(v);
+		if (t == 1)
+			values[x->target] = range_stored(v);
+		else if (t == -1)
+			values[x->target] = range_hull(values[x->target],
+						       range_stored(v));
 	}
 }
 

@@ -40,4 +40,22 @@ void rule_expr_prog_add(struct rule_expr_prog *prog,
 void rule_expr_prog_run(const struct rule_expr_prog *prog, double *values);
 void rule_expr_prog_deinit(struct rule_expr_prog **progp);
 
+/*
+ * The program over ranges: a value not yet known is given as the range
+ * it will be in (a rule not run yet: 0 to 1), a known one as lo == hi.
+ * Each target gets a range holding every value rule_expr_prog_run()
+ * could store there for values within those ranges; it may be wider
+ * than needed, never narrower.  What a rule not run yet can change.
+ */
+struct rule_range {
+	double lo, hi;
+	int nonzero;		/* and never 0 */
+};
+
+/* 1: every value in R is true (not 0); 0: R is 0; -1: not known */
+int rule_range_truth(struct rule_range r);
+
+void rule_expr_prog_run_range(const struct rule_expr_prog *prog,
+			      struct rule_range *values);
+
 #endif

@@ -154,6 +154,13 @@ struct rule_set {
 	struct order_pass *order_pass;	/* for each of those */
 	int *hdr_order;		/* enabled header rules */
 	size_t n_hdr_order;
+	int *defer;		/* sub-rules run last, and only when their
+				   value can change the result */
+	size_t n_defer;
+	struct order_pass *defer_pass;	/* for each of those */
+	int *shown;		/* enabled metas not named "__": whether each
+				   is hit is (with the other rules) the result */
+	size_t n_shown;
 	struct rule_expr_prog *metas;	/* enabled metas, dependencies
 					   first */
 	int lto;		/* the "local_tests_only" slot, always 1 */
@@ -1786,6 +1793,43 @@ static void build_prefilters(struct rule_set *rs)
 			rs->ac[k] = rule_ac_build(rs->lit_text[k], rs->n_lit[k]);
 }
 
+/*
+ * Rules run last, and only on a message where their value can change
+ * the result (rule_set_score): sub-rules ("__", seen only by metas) of
+ * the body and rawbody whose regex is long.  Such regexes (SpamAssassin's
+ * __FILL_THIS_FORM_LONG2 and SHORT2: alternations of hundreds of words,
+ * repeated) took 40% of all PCRE2 time over the corpus, on the lines
+ * Hyperscan cannot rule out, and the metas that read them are often
+ * decided without them (&& !__VIA_ML, ...).  Counting rules (tflags
+ * multiple) run always: only 0 or 1 is assumed of a rule not run.
+ */
+#define DEFER_PATTERN_MIN	1000	/* bytes of regex */
+
+static int deferred(const struct rule_set *rs, const struct rule *r)
+{
+	return !rs->opts.every_rule &&
+	       (r->type == RULE_BODY || r->type == RULE_RAWBODY) &&
+	       strncmp(r->name, "__", 2) == 0 && !(r->tflags & TF_MULTIPLE) &&
+	       r->pattern != NULL && strlen(r->pattern) >= DEFER_PATTERN_MIN;
+}
+
+/* for each of the N rules of ORDER, its place in its type's Hyperscan
+   pass */
+static struct order_pass *order_passes(const struct rule_set *rs,
+				       const int *order, size_t n)
+{
+	struct order_pass *op = mycalloc(n + 1, sizeof(*op));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct rule *r = &rs->rules[order[i]];
+
+		op[i].type = r->type;
+		op[i].hs_id = rs->hs[r->type] != NULL ? r->hs_id : -1;
+	}
+	return op;
+}
+
 static void finish(struct rule_set *rs)
 {
 	size_t i;
@@ -1872,7 +1916,7 @@ static void finish(struct rule_set *rs)
 		}
 		str_deinit(&err);
 	}
-	/* what runs */
+	/* what runs, and when */
 	for (i = 0; i < rs->n_rules; i++) {
 		struct rule *r = &rs->rules[i];
 
@@ -1899,21 +1943,24 @@ static void finish(struct rule_set *rs)
 						  (rs->n_hdr_order + 1) *
 						  sizeof(int));
 			rs->hdr_order[rs->n_hdr_order++] = (int)i;
+		} else if (deferred(rs, r)) {
+			rs->defer = myrealloc(rs->defer, (rs->n_defer + 1) *
+					      sizeof(int));
+			rs->defer[rs->n_defer++] = (int)i;
+			rs->lint->deferred++;
 		} else if (r->type != RULE_META) {
 			rs->order = myrealloc(rs->order, (rs->n_order + 1) *
 					      sizeof(int));
 			rs->order[rs->n_order++] = (int)i;
+		} else if (strncmp(r->name, "__", 2) != 0) {
+			rs->shown = myrealloc(rs->shown, (rs->n_shown + 1) *
+					      sizeof(int));
+			rs->shown[rs->n_shown++] = (int)i;
 		}
 	}
 	build_prefilters(rs);
-	rs->order_pass = mycalloc(rs->n_order + 1, sizeof(*rs->order_pass));
-	for (i = 0; i < rs->n_order; i++) {
-		const struct rule *r = &rs->rules[rs->order[i]];
-
-		rs->order_pass[i].type = r->type;
-		rs->order_pass[i].hs_id = rs->hs[r->type] != NULL ? r->hs_id
-								  : -1;
-	}
+	rs->order_pass = order_passes(rs, rs->order, rs->n_order);
+	rs->defer_pass = order_passes(rs, rs->defer, rs->n_defer);
 	for (i = 0; i < rs->n_rules; i++) {
 		struct rule *r = &rs->rules[i];
 
@@ -2069,6 +2116,9 @@ void rule_set_deinit(struct rule_set **rsp)
 	free(rs->order);
 	free(rs->order_pass);
 	free(rs->hdr_order);
+	free(rs->defer);
+	free(rs->defer_pass);
+	free(rs->shown);
 	rule_expr_prog_deinit(&rs->metas);
 	for (i = 0; i < RULE_TYPE_COUNT; i++) {
 		size_t j;
@@ -2834,7 +2884,8 @@ struct job {
 	atomic_int hs_failed[RULE_TYPE_COUNT];
 	struct unit *units;
 	size_t n_units;
-	atomic_size_t next_unit, units_done, next_rule;
+	atomic_size_t next_unit, units_done, next_rule, next_defer;
+	unsigned char *pending;	/* deferred rules to run: 1 */
 	/* header groups and relays: lane 0 only */
 	char *hvals_present;
 	char **hvals;
@@ -2885,6 +2936,7 @@ static void job_init(struct job *jb, const struct rule_set *rs,
 	atomic_init(&jb->next_unit, 0);
 	atomic_init(&jb->units_done, 0);
 	atomic_init(&jb->next_rule, 0);
+	atomic_init(&jb->next_defer, 0);
 	jb->hvals_present = mycalloc(rs->n_hgroups + 1, 1);
 	jb->hvals = mycalloc(rs->n_hgroups + 1, sizeof(char *));
 	jb->hlens = mycalloc(rs->n_hgroups + 1, sizeof(size_t));
@@ -2950,6 +3002,7 @@ static void job_deinit(struct job *jb)
 	}
 	free(jb->units);
 	free(jb->val);
+	free(jb->pending);
 }
 
 static void run_unit(struct job *jb, int lane, const struct unit *u)
@@ -3214,6 +3267,59 @@ static void score_lane(void *v, int lane)
 	}
 }
 
+/*
+ * After the other rules: must the deferred ones run?  Those Hyperscan
+ * has not ruled out are pending; the metas are run over ranges, each
+ * pending rule 0 to 1 (rule_expr.h); when every shown meta comes out
+ * surely hit or surely not, nothing the deferred rules say can change
+ * the result, and they are left out (their value stays 0: only "__"
+ * sub-rules, and metas built on them, can differ from running them).
+ */
+static int deferred_needed(struct job *jb)
+{
+	const struct rule_set *rs = jb->rs;
+	struct rule_range *rg;
+	size_t i, n_pending = 0;
+	int needed = 0;
+
+	jb->pending = mycalloc(rs->n_defer + 1, 1);
+	for (i = 0; i < rs->n_defer; i++)
+		if (!hs_ruled_out(jb, &rs->defer_pass[i])) {
+			jb->pending[i] = 1;
+			n_pending++;
+		}
+	if (n_pending == 0)
+		return 0;
+	rg = mymalloc((rs->n_rules + 1) * sizeof(*rg));
+	for (i = 0; i < rs->n_rules; i++) {
+		rg[i].lo = rg[i].hi = jb->val[i];
+		rg[i].nonzero = 0;
+	}
+	for (i = 0; i < rs->n_defer; i++)
+		if (jb->pending[i]) {
+			rg[rs->defer[i]].lo = 0;
+			rg[rs->defer[i]].hi = 1;
+		}
+	rule_expr_prog_run_range(rs->metas, rg);
+	for (i = 0; i < rs->n_shown && !needed; i++)
+		needed = rule_range_truth(rg[rs->shown[i]]) == -1;
+	free(rg);
+	return needed;
+}
+
+static void defer_lane(void *v, int lane)
+{
+	struct job *jb = v;
+	const struct rule_set *rs = jb->rs;
+	const struct lane *ln = &rs->lane[lane];
+	unsigned count = 0;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&jb->next_defer, 1)) < rs->n_defer)
+		if (jb->pending[i] && !lane_rule(jb, ln, rs->defer[i], &count))
+			return;
+}
+
 void rule_set_score(const struct rule_set *rs, const struct message *msg,
 		    struct rule_result *res)
 {
@@ -3230,6 +3336,8 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 	val = jb.val;
 	t0 = jb.t0;
 	lanes_run(rs->lanes, score_lane, &jb);
+	if (rs->n_defer > 0 && !atomic_load(&jb.stop) && deferred_needed(&jb))
+		lanes_run(rs->lanes, defer_lane, &jb);
 	res->timed_out = atomic_load(&jb.stop);
 	if (!res->timed_out)
 		rule_expr_prog_run(rs->metas, val);
@@ -3278,13 +3386,16 @@ static int spent_cmp(const void *a, const void *b)
 
 void rule_set_profile(const struct rule_set *rs, FILE *fp, size_t n)
 {
-	size_t n_run = rs->n_hdr_order + rs->n_order;
+	size_t n_run = rs->n_hdr_order + rs->n_order + rs->n_defer;
 	int *idx = mymalloc((n_run + 1) * sizeof(int));
 	double total = 0;
 	size_t i;
 
 	memcpy(idx, rs->hdr_order, rs->n_hdr_order * sizeof(int));
 	memcpy(idx + rs->n_hdr_order, rs->order, rs->n_order * sizeof(int));
+	if (rs->n_defer > 0)
+		memcpy(idx + rs->n_hdr_order + rs->n_order, rs->defer,
+		       rs->n_defer * sizeof(int));
 	for (i = 0; i < n_run; i++)
 		total += rs->rules[idx[i]].spent;
 	qsort_rs = rs;

@@ -104,9 +104,13 @@ struct rule_set_options {
 				   here (NULL: compiled at every load) */
 	int threads;		/* threads that score one message (at most
 				   4, and the CPUs online) */
+	int every_rule;		/* run the sub-rules rule_set_score() leaves
+				   out when they cannot change the result
+				   (for all_hits: conformance tests) */
 };
-/* defaults: 5 s, 1000000, JIT, Hyperscan, no cache, one thread */
-#define RULE_SET_OPTIONS_INIT { 5.0, 1000000UL, 0, 0, 0, 0, NULL, 1 }
+/* defaults: 5 s, 1000000, JIT, Hyperscan, no cache, one thread, rules
+   that cannot change the result left out */
+#define RULE_SET_OPTIONS_INIT { 5.0, 1000000UL, 0, 0, 0, 0, NULL, 1, 0 }
 
 /* what loading found, for "spamtrap rules lint" */
 struct rule_lint {
@@ -122,6 +126,8 @@ struct rule_lint {
 	int plugins;		/* loadplugin lines */
 	int files;		/* files read */
 	int prefiltered;	/* body/rawbody rules with a literal prefilter */
+	int deferred;		/* sub-rules run only when they can change
+				   the result */
 	int hyperscan[RULE_TYPE_COUNT];	/* rules in a Hyperscan pass */
 	size_t hyperscan_bytes;	/* their compiled databases */
 	int hyperscan_cached, hyperscan_compiled;	/* databases */
@@ -176,6 +182,11 @@ struct rule_result {
 /*
  * Score MSG.  Fills *res (rule_result_deinit() frees it).  Hits of "__"
  * sub-rules are not in hits[], only in all_hits (conformance tests).
+ * Sub-rules with a long body or rawbody regex run last, and only when
+ * the metas show their value can change which rules are hit; left out,
+ * they count as not hit, and so may the "__" metas built on them: the
+ * score and hits[] are the same either way, all_hits may lack them
+ * unless the set was loaded with every_rule.
  */
 void rule_set_score(const struct rule_set *rs, const struct message *msg,
 		    struct rule_result *res);

@@ -42,11 +42,12 @@ static void score_usage(FILE *fp)
 	      "  --rules DIR read these rule directories (repeatable) instead\n"
 	      "              of the configured ones\n"
 	      "  --hits      print every rule hit, \"__\" sub-rules included\n"
-	      "              (one line per message: FILE: RULE...)\n"
+	      "              (one line per message: FILE: RULE...); runs even\n"
+	      "              the sub-rules that cannot change the result\n"
 	      "  --profile   print the slowest rules on stderr at the end\n", fp);
 }
 
-static int profile;
+static int profile, every_rule;
 
 static struct rule_set *load(char **dirs, size_t n, struct rule_lint *lint,
 			     int quiet)
@@ -63,6 +64,7 @@ static struct rule_set *load(char **dirs, size_t n, struct rule_lint *lint,
 	opts.cache_dir = *var_rules_cache_dir ? var_rules_cache_dir : NULL;
 	opts.quiet = quiet;
 	opts.profile = profile;
+	opts.every_rule = every_rule;
 	rs = rule_set_load((const char *const *)dirs, n, &opts, lint, &error);
 	if (rs == NULL) {
 		fprintf(stderr, "spamtrap: %s\n", error);
@@ -148,6 +150,8 @@ static int rules_lint(int argc, char **argv)
 	printf("body and rawbody rules with a literal prefilter: %d of %d\n",
 	       lint.prefiltered, lint.loaded[RULE_BODY] +
 	       lint.loaded[RULE_RAWBODY]);
+	printf("sub-rules run only where they can change the result: %d\n",
+	       lint.deferred);
 	printf("required_score %.1f\n", rule_set_required(rs));
 	printf("errors: %d\n", lint.errors);
 	status = lint.errors > 0 ? 1 : 0;
@@ -232,6 +236,7 @@ int cmd_score(int argc, char **argv)
 			break;
 		case 'H':
 			hits_only = 1;
+			every_rule = 1;
 			break;
 		case 'r':
 			dirs = myrealloc(dirs, (n + 2) * sizeof(char *));

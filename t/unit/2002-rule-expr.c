@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rule_expr.h"
+#include "str.h"
 #include "test-lib.h"
 
 /* variables A=1, B=0, C=3, D=2 (a hit count), others unknown (-1) */
@@ -110,6 +111,193 @@ static void test_prog(void)
 	TEST_OK(p == NULL, "rule_expr_prog_deinit sets NULL");
 }
 
+/*
+ * The program over ranges (rule_expr_prog_run_range).  Values A..H:
+ * A, B, C known, D, E, F not known yet (0 to 1: rules not run), G and H
+ * filled in order.  First cases with the answer written down, then
+ * random programs: for every way D, E, F can turn out (0 or 1), what
+ * rule_expr_prog_run() stores must lie in the range, so that a range
+ * that says "surely hit" or "surely not" is never wrong.
+ */
+static struct rule_expr_prog *prog2(const char *g, const char *h)
+{
+	struct rule_expr_prog *p = rule_expr_prog_new();
+	const char *text[2] = { g, h };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		char *error = NULL;
+		struct rule_expr *e = rule_expr_compile(text[i], resolve8, NULL,
+							&error);
+
+		if (!TEST_OK(e != NULL, "range program: %s compiles", text[i])) {
+			printf("#   error: %s\n", error);
+			free(error);
+			continue;
+		}
+		rule_expr_prog_add(p, e, 6 + i);
+		rule_expr_deinit(&e);
+	}
+	return p;
+}
+
+static void ranges_of(const double *known, const double *lo,
+		      const double *hi, struct rule_range *r)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		r[i].lo = i < 3 ? known[i] : i < 6 ? lo[i - 3] : 0;
+		r[i].hi = i < 3 ? known[i] : i < 6 ? hi[i - 3] : 0;
+		r[i].nonzero = 0;
+	}
+}
+
+static unsigned long rng_state = 12345;
+
+static unsigned rnd(unsigned n)
+{
+	rng_state = rng_state * 6364136223846793005UL + 1442695040888963407UL;
+	return (unsigned)(rng_state >> 33) % n;
+}
+
+/* a random expression over A..F (and G, when READ_G) */
+static void gen(struct str *out, int depth, int read_g)
+{
+	static const char *const ops[] = { "&&", "||", "+", "-", "*", "/",
+					   "%", "<", ">", "<=", ">=", "==",
+					   "!=" };
+	static const char *const nums[] = { "0", "1", "2", "0.5", "3",
+					    "1e308" };
+	unsigned k = depth <= 0 ? rnd(2) : rnd(7);
+
+	switch (k) {
+	case 0:
+		str_appendc(out, (char)('A' + rnd(read_g ? 7 : 6)));
+		break;
+	case 1:
+		str_appends(out, nums[rnd(6)]);
+		break;
+	case 2:
+		str_appends(out, "!");
+		gen(out, depth - 1, read_g);
+		break;
+	case 3:
+		str_appends(out, "-");
+		gen(out, depth - 1, read_g);
+		break;
+	case 4:
+		str_appends(out, "(");
+		gen(out, depth - 1, read_g);
+		str_appends(out, " ? ");
+		gen(out, depth - 1, read_g);
+		str_appends(out, " : ");
+		gen(out, depth - 1, read_g);
+		str_appends(out, ")");
+		break;
+	default:
+		str_appends(out, "(");
+		gen(out, depth - 1, read_g);
+		str_printf(out, " %s ", ops[rnd(13)]);
+		gen(out, depth - 1, read_g);
+		str_appends(out, ")");
+	}
+}
+
+/* V within R, and not 0 if R says so */
+static int in_range(double v, struct rule_range r)
+{
+	return v >= r.lo && v <= r.hi && !(r.nonzero && v == 0);
+}
+
+static void test_prog_range(void)
+{
+	static const struct {
+		const char *g, *h;
+		int g_decided, h_decided;	/* 1 hit, 0 not, -1 unsure */
+	} rcases[] = {
+		{ "D && !A", "G || E", 0, -1 },	/* A is 1 */
+		{ "D || A", "!G", 1, 0 },
+		{ "D + E > 1", "D + E + F > 3", -1, 0 },
+		{ "D ? C : B + 2", "G > 1", 1, 1 },	/* 3 or 2 */
+		{ "D - 1", "G * C", -1, -1 },	/* -1 stores 1, 0 nothing */
+		{ "D - 2", "G * C", 1, 1 },	/* -2 or -1: both store 1 */
+		{ "(D || E) || C", "(G && F) || B", 1, -1 },
+		{ "D / E", "B && G", -1, 0 },
+		{ "C == 3 && (D || E || F)", "A && !G", -1, -1 },
+	};
+	static const double known[3] = { 1, 0, 3 };
+	static const double lo[3] = { 0, 0, 0 }, hi[3] = { 1, 1, 1 };
+	struct rule_range r[8];
+	size_t i;
+	int n, wrong = 0, decided = 0;
+
+	for (i = 0; i < sizeof(rcases) / sizeof(rcases[0]); i++) {
+		struct rule_expr_prog *p = prog2(rcases[i].g, rcases[i].h);
+		int want[2] = { rcases[i].g_decided, rcases[i].h_decided }, j;
+
+		ranges_of(known, lo, hi, r);
+		rule_expr_prog_run_range(p, r);
+		for (j = 0; j < 2; j++) {
+			struct rule_range x = r[6 + j];
+			int got = rule_range_truth(x);
+
+			TEST_IS_INT(got, want[j], "G = %s, H = %s: %c is %s",
+				    rcases[i].g, rcases[i].h, 'G' + j,
+				    want[j] == 1 ? "hit" : want[j] == 0
+				    ? "not hit" : "not known");
+		}
+		rule_expr_prog_deinit(&p);
+	}
+	/* random programs against every outcome */
+	for (n = 0; n < 3000; n++) {
+		struct str g = STR_INIT, h = STR_INIT;
+		struct rule_expr_prog *p;
+		double kv[3], dlo[3], dhi[3];
+		int m, j;
+
+		gen(&g, 4, 0);
+		gen(&h, 4, 1);
+		p = prog2(g.s, h.s);
+		for (j = 0; j < 3; j++) {
+			static const double pick[] = { 0, 1, 2, 0.5, 1e308 };
+
+			kv[j] = pick[rnd(5)];
+			/* unknowns: mostly 0 to 1, some known already */
+			dlo[j] = 0;
+			dhi[j] = rnd(4) == 0 ? 0 : 1;
+		}
+		ranges_of(kv, dlo, dhi, r);
+		rule_expr_prog_run_range(p, r);
+		for (j = 6; j < 8; j++)
+			decided += rule_range_truth(r[j]) != -1;
+		for (m = 0; m < 8; m++) {
+			double v[8] = { kv[0], kv[1], kv[2], 0, 0, 0, 0, 0 };
+
+			if (((m & 1) && dhi[0] == 0) || ((m & 2) && dhi[1] == 0) ||
+			    ((m & 4) && dhi[2] == 0))
+				continue;
+			v[3] = m & 1;
+			v[4] = (m >> 1) & 1;
+			v[5] = (m >> 2) & 1;
+			rule_expr_prog_run(p, v);
+			if ((!in_range(v[6], r[6]) || !in_range(v[7], r[7])) &&
+			    wrong++ < 5)
+				printf("# G = %s, H = %s, A..F %g %g %g %g %g %g:"
+				       " G %g in [%g, %g], H %g in [%g, %g]?\n",
+				       g.s, h.s, v[0], v[1], v[2], v[3], v[4],
+				       v[5], v[6], r[6].lo, r[6].hi, v[7],
+				       r[7].lo, r[7].hi);
+		}
+		rule_expr_prog_deinit(&p);
+		str_deinit(&g);
+		str_deinit(&h);
+	}
+	TEST_IS_INT(wrong, 0, "3000 random programs: every outcome in range");
+	TEST_OK(decided > 1000, "and the ranges decide something (%d of 6000 "
+		"results surely hit or surely not)", decided);
+}
+
 int main(void)
 {
 	size_t i;
@@ -167,5 +355,6 @@ int main(void)
 		rule_expr_deinit(&e);
 	}
 	test_prog();
+	test_prog_range();
 	return test_done();
 }

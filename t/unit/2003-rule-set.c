@@ -599,6 +599,86 @@ static void test_huge_repeat(void)
 	str_deinit(&file);
 }
 
+/*
+ * Sub-rules with a long regex run last, and only where they can change
+ * the result: __LONG (over 1000 bytes) is left out when List-Id decides
+ * SHOWN and SHOWN2 without it, runs when it does not; every_rule runs
+ * it always.  The score is the same either way.  A counting rule (tflags
+ * multiple) and a rule with a score are never left out.
+ */
+static void test_deferred(void)
+{
+	static const struct {
+		const char *msg;
+		int shown, shown2, long_run, long_all;
+	} cases[] = {
+		{ "List-Id: <x.example>\n\nw0005 form\n", 0, 1, 0, 1 },
+		{ "Subject: x\n\nw0005 form\n", 1, 1, 1, 1 },
+		{ "Subject: x\n\nw0005 no\n", 0, 0, 0, 0 },
+		{ "List-Id: <x.example>\n\nnothing\n", 0, 1, 0, 0 },
+	};
+	struct str file = STR_INIT, alt = STR_INIT;
+	struct rule_lint lint;
+	struct rule_set *rs, *every;
+	size_t c;
+	int i;
+
+	clean_dir();
+	if (mkdir(dir, 0700) < 0)
+		perror(dir);
+	for (i = 0; i < 200; i++)
+		str_printf(&alt, "%sw%04d", i ? "|" : "", i);
+	str_printf(&file,
+		   "body __LONG /(?:%s)\\s+form/\n"
+		   "body __LONG_COUNT /(?:%s)/\ntflags __LONG_COUNT multiple\n"
+		   "body LONG_SCORED /(?:%s)\\s+forms/\n"
+		   "header __LIST exists:List-Id\n"
+		   "meta SHOWN __LONG && !__LIST\nscore SHOWN 2\n"
+		   "meta SHOWN2 __LIST || __LONG\nscore SHOWN2 1\n"
+		   "meta __SUB __LONG\n"
+		   "meta COUNTED __LONG_COUNT > 1\n",
+		   alt.s, alt.s, alt.s);
+	write_file("defer.cf", file.s);
+	rs = load(&lint);
+	TEST_IS_INT(lint.deferred, 1, "one sub-rule deferred (not the "
+		    "counting one, not the scored one)");
+	rule_lint_deinit(&lint);
+	load_every_rule = 1;
+	every = load(&lint);
+	load_every_rule = 0;
+	TEST_IS_INT(lint.deferred, 0, "every_rule: none deferred");
+	rule_lint_deinit(&lint);
+	for (c = 0; rs != NULL && every != NULL &&
+	     c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct message *m = message_parse(cases[c].msg,
+						  strlen(cases[c].msg));
+		struct rule_result res, all;
+
+		rule_set_score(rs, m, &res);
+		rule_set_score(every, m, &all);
+		TEST_IS_INT(hit(&res, "SHOWN"), cases[c].shown,
+			    "deferred, message %zu: SHOWN", c + 1);
+		TEST_IS_INT(hit(&res, "SHOWN2"), cases[c].shown2,
+			    "deferred, message %zu: SHOWN2", c + 1);
+		TEST_IS_INT(hit(&res, "__LONG"), cases[c].long_run,
+			    "deferred, message %zu: __LONG %s", c + 1,
+			    cases[c].long_run ? "ran and hit" : "left out");
+		TEST_IS_INT(hit(&all, "__LONG"), cases[c].long_all,
+			    "every_rule, message %zu: __LONG", c + 1);
+		TEST_OK(res.score == all.score && res.n_hits == all.n_hits,
+			"message %zu: the same score (%g, %g) and hits (%zu, "
+			"%zu) either way", c + 1, res.score, all.score,
+			res.n_hits, all.n_hits);
+		rule_result_deinit(&res);
+		rule_result_deinit(&all);
+		message_deinit(&m);
+	}
+	rule_set_deinit(&rs);
+	rule_set_deinit(&every);
+	str_deinit(&file);
+	str_deinit(&alt);
+}
+
 /* \x{0456} names a character: matched in the UTF-8 body, not refused */
 static void test_code_points(void)
 {
@@ -701,6 +781,7 @@ int main(void)
 	test_if_words();
 	test_huge_regex();
 	test_huge_repeat();
+	test_deferred();
 	test_code_points();
 	clean_dir();
 	return test_done();

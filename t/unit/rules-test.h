@@ -16,6 +16,9 @@
 /* the directory, made by rules_test_dir() */
 static char dir[64];
 
+/* load() sets rule_set_options.every_rule to this */
+__attribute__((unused)) static int load_every_rule;
+
 __attribute__((unused))
 static void write_file(const char *name, const char *text)
 {
@@ -51,6 +54,7 @@ static struct rule_set *load(struct rule_lint *lint)
 	struct rule_set *rs;
 
 	opts.quiet = 1;
+	opts.every_rule = load_every_rule;
 	/* make valgrind: valgrind cannot follow PCRE2's JIT code */
 	opts.no_jit = getenv("SPAMTRAP_TEST_NO_JIT") != NULL;
 	rule_lint_init(lint);
