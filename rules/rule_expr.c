@@ -710,6 +710,25 @@ void rule_expr_prog_run_range(const struct rule_expr_prog *p,
 	}
 }
 
+void rule_expr_prog_reset(const struct rule_expr_prog *p, double *values)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_ex; i++)
+		values[p->ex[i].target] = 0;
+}
+
+void rule_expr_prog_reset_range(const struct rule_expr_prog *p,
+				struct rule_range *values)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_ex; i++) {
+		values[p->ex[i].target].lo = values[p->ex[i].target].hi = 0;
+		values[p->ex[i].target].nonzero = 0;
+	}
+}
+
 void rule_expr_prog_deinit(struct rule_expr_prog **progp)
 {
 	struct rule_expr_prog *p = *progp;

@@ -38,6 +38,9 @@ struct rule_expr_prog *rule_expr_prog_new(void);
 void rule_expr_prog_add(struct rule_expr_prog *prog,
 			const struct rule_expr *expr, int target);
 void rule_expr_prog_run(const struct rule_expr_prog *prog, double *values);
+/* set every target of PROG to 0 again (before running it a second time:
+   it only stores what is not 0) */
+void rule_expr_prog_reset(const struct rule_expr_prog *prog, double *values);
 void rule_expr_prog_deinit(struct rule_expr_prog **progp);
 
 /*
@@ -57,5 +60,7 @@ int rule_range_truth(struct rule_range r);
 
 void rule_expr_prog_run_range(const struct rule_expr_prog *prog,
 			      struct rule_range *values);
+void rule_expr_prog_reset_range(const struct rule_expr_prog *prog,
+				struct rule_range *values);
 
 #endif

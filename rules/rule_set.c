@@ -158,8 +158,11 @@ struct rule_set {
 				   value can change the result */
 	size_t n_defer;
 	struct order_pass *defer_pass;	/* for each of those */
-	int *shown;		/* enabled metas not named "__": whether each
-				   is hit is (with the other rules) the result */
+	struct rule_expr_prog *defer_metas;	/* the metas that read a
+						   deferred rule, at any
+						   depth, in the same order */
+	int *shown;		/* those not named "__": whether each is hit
+				   is (with the other rules) the result */
 	size_t n_shown;
 	struct rule_expr_prog *metas;	/* enabled metas, dependencies
 					   first */
@@ -1830,9 +1833,48 @@ static struct order_pass *order_passes(const struct rule_set *rs,
 	return op;
 }
 
+/*
+ * The metas that read a deferred rule, directly or through other metas,
+ * as a program of their own (SEQ: the N_SEQ metas in the order of the
+ * whole program), and the shown ones among them: only those can change
+ * with the deferred rules.
+ */
+static void build_defer_metas(struct rule_set *rs, const int *seq,
+			      size_t n_seq)
+{
+	unsigned char *moves;
+	size_t i, j;
+
+	if (rs->n_defer == 0)
+		return;
+	moves = mycalloc(rs->n_rules + 1, 1);
+	for (i = 0; i < rs->n_defer; i++)
+		moves[rs->defer[i]] = 1;
+	rs->defer_metas = rule_expr_prog_new();
+	for (i = 0; i < n_seq; i++) {
+		const struct rule *r = &rs->rules[seq[i]];
+		size_t nv;
+		const int *vars = rule_expr_vars(r->expr, &nv);
+
+		for (j = 0; j < nv && !moves[vars[j]]; j++)
+			;
+		if (j == nv)
+			continue;
+		moves[seq[i]] = 1;
+		rule_expr_prog_add(rs->defer_metas, r->expr, seq[i]);
+		if (strncmp(r->name, "__", 2) != 0) {
+			rs->shown = myrealloc(rs->shown, (rs->n_shown + 1) *
+					      sizeof(int));
+			rs->shown[rs->n_shown++] = seq[i];
+		}
+	}
+	free(moves);
+}
+
 static void finish(struct rule_set *rs)
 {
-	size_t i;
+	size_t i, n_seq = 0;
+	int *seq;
 	struct meta_ctx mc = { rs, 1 };
 	int *state;
 
@@ -1952,10 +1994,6 @@ static void finish(struct rule_set *rs)
 			rs->order = myrealloc(rs->order, (rs->n_order + 1) *
 					      sizeof(int));
 			rs->order[rs->n_order++] = (int)i;
-		} else if (strncmp(r->name, "__", 2) != 0) {
-			rs->shown = myrealloc(rs->shown, (rs->n_shown + 1) *
-					      sizeof(int));
-			rs->shown[rs->n_shown++] = (int)i;
 		}
 	}
 	build_prefilters(rs);
@@ -1981,6 +2019,7 @@ static void finish(struct rule_set *rs)
 	   and skipped */
 	rs->metas = rule_expr_prog_new();
 	state = mycalloc(rs->n_rules + 1, sizeof(int));
+	seq = mymalloc((rs->n_rules + 1) * sizeof(int));
 	for (i = 0; i < rs->n_rules; i++) {
 		struct rule *r = &rs->rules[i];
 		int stack_idx[512], stack_pos[512], sp = 0;
@@ -2024,13 +2063,17 @@ static void finish(struct rule_set *rs)
 			/* its enabled flag is final: only a rule on the
 			   stack is disabled, by a loop through it */
 			state[cur] = 2;
-			if (rs->rules[cur].enabled)
+			if (rs->rules[cur].enabled) {
 				rule_expr_prog_add(rs->metas,
 						   rs->rules[cur].expr, cur);
+				seq[n_seq++] = cur;
+			}
 			sp--;
 		}
 	}
 	free(state);
+	build_defer_metas(rs, seq, n_seq);
+	free(seq);
 }
 
 struct rule_set *rule_set_load(const char *const *dirs, size_t n_dirs,
@@ -2119,6 +2162,7 @@ void rule_set_deinit(struct rule_set **rsp)
 	free(rs->defer);
 	free(rs->defer_pass);
 	free(rs->shown);
+	rule_expr_prog_deinit(&rs->defer_metas);
 	rule_expr_prog_deinit(&rs->metas);
 	for (i = 0; i < RULE_TYPE_COUNT; i++) {
 		size_t j;
@@ -3268,12 +3312,13 @@ static void score_lane(void *v, int lane)
 }
 
 /*
- * After the other rules: must the deferred ones run?  Those Hyperscan
- * has not ruled out are pending; the metas are run over ranges, each
- * pending rule 0 to 1 (rule_expr.h); when every shown meta comes out
- * surely hit or surely not, nothing the deferred rules say can change
- * the result, and they are left out (their value stays 0: only "__"
- * sub-rules, and metas built on them, can differ from running them).
+ * After the other rules and the metas: must the deferred rules run?
+ * Those Hyperscan has not ruled out are pending; the metas that read
+ * them are run again over ranges, each pending rule 0 to 1 (rule_expr.h),
+ * the other values as they are; when every shown one comes out surely
+ * hit or surely not, nothing the deferred rules say can change the
+ * result, and they are left out (their value stays 0: only "__" sub-
+ * rules, and metas built on them, can differ from running them).
  */
 static int deferred_needed(struct job *jb)
 {
@@ -3300,7 +3345,8 @@ static int deferred_needed(struct job *jb)
 			rg[rs->defer[i]].lo = 0;
 			rg[rs->defer[i]].hi = 1;
 		}
-	rule_expr_prog_run_range(rs->metas, rg);
+	rule_expr_prog_reset_range(rs->defer_metas, rg);
+	rule_expr_prog_run_range(rs->defer_metas, rg);
 	for (i = 0; i < rs->n_shown && !needed; i++)
 		needed = rule_range_truth(rg[rs->shown[i]]) == -1;
 	free(rg);
@@ -3336,11 +3382,19 @@ void rule_set_score(const struct rule_set *rs, const struct message *msg,
 	val = jb.val;
 	t0 = jb.t0;
 	lanes_run(rs->lanes, score_lane, &jb);
-	if (rs->n_defer > 0 && !atomic_load(&jb.stop) && deferred_needed(&jb))
-		lanes_run(rs->lanes, defer_lane, &jb);
-	res->timed_out = atomic_load(&jb.stop);
-	if (!res->timed_out)
+	if (!atomic_load(&jb.stop)) {
 		rule_expr_prog_run(rs->metas, val);
+		if (rs->n_defer > 0 && deferred_needed(&jb)) {
+			lanes_run(rs->lanes, defer_lane, &jb);
+			/* only the metas that read them can change */
+			rule_expr_prog_reset(rs->defer_metas, val);
+			if (!atomic_load(&jb.stop))
+				rule_expr_prog_run(rs->defer_metas, val);
+			else	/* as if out of time before the metas */
+				rule_expr_prog_reset(rs->metas, val);
+		}
+	}
+	res->timed_out = atomic_load(&jb.stop);
 	/* the result */
 	hit_idx = mymalloc((rs->n_rules + 1) * sizeof(int));
 	for (i = 0; i < rs->n_rules; i++)

@@ -107,6 +107,11 @@ static void test_prog(void)
 	TEST_OK(w[4] == 1 && w[5] == 1 && w[6] == 1 && w[7] == 0,
 		"program on all zeros: E %g F %g G %g H %g (want 1 1 1 0)",
 		w[4], w[5], w[6], w[7]);
+	v[7] = 5;
+	rule_expr_prog_reset(p, v);
+	TEST_OK(v[0] == 1 && v[2] == 3 && v[4] == 0 && v[5] == 0 &&
+		v[6] == 0 && v[7] == 0, "reset: the targets are 0 again, "
+		"the inputs kept");
 	rule_expr_prog_deinit(&p);
 	TEST_OK(p == NULL, "rule_expr_prog_deinit sets NULL");
 }
