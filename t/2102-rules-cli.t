@@ -101,6 +101,27 @@ with tempfile.TemporaryDirectory(prefix="st2102.") as tmp:
            objs[0]["hits"][0]["score"] == 1000, "--json fields", out)
         ok(objs[1]["hits"] == [], "--json: no hits for ham", out)
 
+    # ST_REPLYTO_OTHER_DOM compares whole domains: a Reply-To in From's
+    # domain or a subdomain of it is not another domain (the rule once
+    # matched those by trying a shorter piece of From's domain)
+    replyto = [("b@example.com", False), ("<b@mail.example.com>", False),
+               ("b@other.org", True), ("b@example.com.evil.org", True),
+               ("b@xample.com", True)]
+    files = []
+    for i, (addr, _) in enumerate(replyto):
+        files.append(os.path.join(tmp, "replyto%d.eml" % i))
+        with open(files[-1], "w") as f:
+            f.write("From: Alice <a@example.com>\nTo: c@example.net\n"
+                    "Subject: hello\nReply-To: %s\n\nhi\n" % addr)
+    rc, out, err = run("score", "--hits", "--rules", SHIPPED, *files)
+    got = {l.split(": ", 1)[0]: l.split(": ", 1)[1].split()
+           for l in out.splitlines() if ": " in l}
+    for f, (addr, want) in zip(files, replyto):
+        ok(("__ST_REPLYTO_OTHER_DOM" in got.get(f, [])) == want,
+           "From a@example.com, Reply-To %s: %s" % (
+               addr, "another domain" if want else "the same domain"),
+           out + err)
+
     rc, out, err = run("score", "--rules", SHIPPED, os.path.join(tmp, "x"))
     ok(rc == 1 and "No such file" in err, "unreadable file: exit 1", err)
 
