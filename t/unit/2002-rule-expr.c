@@ -124,10 +124,13 @@ static void test_prog(void)
  * rule_expr_prog_run() stores must lie in the range, so that a range
  * that says "surely hit" or "surely not" is never wrong.
  */
-static struct rule_expr_prog *prog2(const char *g, const char *h)
+/* the program G = G_TEXT, H = H_TEXT: a test for each compile unless
+   QUIET (then only a failure is reported) */
+static struct rule_expr_prog *prog2(const char *g_text, const char *h_text,
+				    int quiet)
 {
 	struct rule_expr_prog *p = rule_expr_prog_new();
-	const char *text[2] = { g, h };
+	const char *text[2] = { g_text, h_text };
 	int i;
 
 	for (i = 0; i < 2; i++) {
@@ -135,7 +138,8 @@ static struct rule_expr_prog *prog2(const char *g, const char *h)
 		struct rule_expr *e = rule_expr_compile(text[i], resolve8, NULL,
 							&error);
 
-		if (!TEST_OK(e != NULL, "range program: %s compiles", text[i])) {
+		if ((!quiet || e == NULL) &&
+		    !TEST_OK(e != NULL, "range program: %s compiles", text[i])) {
 			printf("#   error: %s\n", error);
 			free(error);
 			continue;
@@ -238,7 +242,7 @@ static void test_prog_range(void)
 	int n, wrong = 0, decided = 0;
 
 	for (i = 0; i < sizeof(rcases) / sizeof(rcases[0]); i++) {
-		struct rule_expr_prog *p = prog2(rcases[i].g, rcases[i].h);
+		struct rule_expr_prog *p = prog2(rcases[i].g, rcases[i].h, 0);
 		int want[2] = { rcases[i].g_decided, rcases[i].h_decided }, j;
 
 		ranges_of(known, lo, hi, r);
@@ -263,7 +267,7 @@ static void test_prog_range(void)
 
 		gen(&g, 4, 0);
 		gen(&h, 4, 1);
-		p = prog2(g.s, h.s);
+		p = prog2(g.s, h.s, 1);
 		for (j = 0; j < 3; j++) {
 			static const double pick[] = { 0, 1, 2, 0.5, 1e308 };
 
