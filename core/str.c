@@ -54,15 +54,6 @@ void str_appends(struct str *sb, const char *s)
 	str_append(sb, s, strlen(s));
 }
 
-void str_appendc(struct str *sb, char c)
-{
-	/* called once per character by the renderers: room is the rule */
-	if (sb->s == NULL || sb->len + 2 > sb->cap)
-		str_reserve(sb, 1);
-	sb->s[sb->len++] = c;
-	sb->s[sb->len] = '\0';
-}
-
 void str_vprintf(struct str *sb, const char *fmt, va_list ap)
 {
 	va_list aq;

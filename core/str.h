@@ -24,7 +24,16 @@ void str_deinit(struct str *sb);
 void str_reserve(struct str *sb, size_t extra);
 void str_append(struct str *sb, const void *data, size_t len);
 void str_appends(struct str *sb, const char *s);
-void str_appendc(struct str *sb, char c);
+
+/* one byte: inline, the renderers call it once per character */
+static inline void str_appendc(struct str *sb, char c)
+{
+	if (sb->s == NULL || sb->len + 2 > sb->cap)
+		str_reserve(sb, 1);
+	sb->s[sb->len++] = c;
+	sb->s[sb->len] = '\0';
+}
+
 void str_printf(struct str *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void str_vprintf(struct str *sb, const char *fmt, va_list ap)

@@ -937,12 +937,20 @@ static void sa_whitespace(const char *in, size_t len, struct str *out)
 	const unsigned char *p = (const unsigned char *)in, *end = p + len;
 
 	while (p < end) {
-		size_t n = uspace(p, end);
+		const unsigned char *q = p;
+		size_t n = 0;
 
-		if (n == 0) {
-			str_appendc(out, (char)*p++);
-			continue;
-		}
+		/* up to the next white space, copied at once: only these
+		   bytes can start one */
+		for (; q < end; q++)
+			if ((*q == ' ' || (*q >= '\t' && *q <= '\r') ||
+			     *q == 0xc2 || (*q >= 0xe1 && *q <= 0xe3)) &&
+			    (n = uspace(q, end)) > 0)
+				break;
+		str_append(out, p, (size_t)(q - p));
+		p = q;
+		if (n == 0)
+			continue;	/* the end */
 		/* a run of white space: paragraph break if it starts at a
 		   newline with another newline later in the run */
 		{
