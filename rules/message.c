@@ -909,9 +909,18 @@ void message_render_html(const char *html, size_t len, struct str *text,
 
 /* ------------------------------------------------------ body assembly */
 
+/* can a Perl Unicode \s character start with byte C (UTF-8)? */
+static int uspace_lead(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || c == 0xc2 ||
+	       (c >= 0xe1 && c <= 0xe3);
+}
+
 /* length of a Perl Unicode \s character at P (UTF-8), or 0 */
 static size_t uspace(const unsigned char *p, const unsigned char *end)
 {
+	if (!uspace_lead(*p))
+		return 0;
 	if (*p == ' ' || (*p >= '\t' && *p <= '\r'))
 		return 1;
 	if (*p == 0xc2 && p + 1 < end && (p[1] == 0x85 || p[1] == 0xa0))
@@ -940,12 +949,9 @@ static void sa_whitespace(const char *in, size_t len, struct str *out)
 		const unsigned char *q = p;
 		size_t n = 0;
 
-		/* up to the next white space, copied at once: only these
-		   bytes can start one */
+		/* up to the next white space, copied at once */
 		for (; q < end; q++)
-			if ((*q == ' ' || (*q >= '\t' && *q <= '\r') ||
-			     *q == 0xc2 || (*q >= 0xe1 && *q <= 0xe3)) &&
-			    (n = uspace(q, end)) > 0)
+			if (uspace_lead(*q) && (n = uspace(q, end)) > 0)
 				break;
 		str_append(out, p, (size_t)(q - p));
 		p = q;

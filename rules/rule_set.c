@@ -164,6 +164,10 @@ struct rule_set {
 	int *shown;		/* those not named "__": whether each is hit
 				   is (with the other rules) the result */
 	size_t n_shown;
+	int *defer_reads;	/* every value those metas read */
+	size_t n_defer_reads;
+	struct rule_range *defer_rg;	/* their ranges, per message (one
+					   scoring at a time, as the lanes) */
 	struct rule_expr_prog *metas;	/* enabled metas, dependencies
 					   first */
 	int lto;		/* the "local_tests_only" slot, always 1 */
@@ -1842,12 +1846,13 @@ static struct order_pass *order_passes(const struct rule_set *rs,
 static void build_defer_metas(struct rule_set *rs, const int *seq,
 			      size_t n_seq)
 {
-	unsigned char *moves;
+	unsigned char *moves, *read;
 	size_t i, j;
 
 	if (rs->n_defer == 0)
 		return;
 	moves = mycalloc(rs->n_rules + 1, 1);
+	read = mycalloc(rs->n_rules + 1, 1);
 	for (i = 0; i < rs->n_defer; i++)
 		moves[rs->defer[i]] = 1;
 	rs->defer_metas = rule_expr_prog_new();
@@ -1861,6 +1866,8 @@ static void build_defer_metas(struct rule_set *rs, const int *seq,
 		if (j == nv)
 			continue;
 		moves[seq[i]] = 1;
+		for (j = 0; j < nv; j++)
+			read[vars[j]] = 1;
 		rule_expr_prog_add(rs->defer_metas, r->expr, seq[i]);
 		if (strncmp(r->name, "__", 2) != 0) {
 			rs->shown = myrealloc(rs->shown, (rs->n_shown + 1) *
@@ -1868,6 +1875,12 @@ static void build_defer_metas(struct rule_set *rs, const int *seq,
 			rs->shown[rs->n_shown++] = seq[i];
 		}
 	}
+	rs->defer_reads = mymalloc((rs->n_rules + 1) * sizeof(int));
+	for (i = 0; i < rs->n_rules; i++)
+		if (read[i])
+			rs->defer_reads[rs->n_defer_reads++] = (int)i;
+	rs->defer_rg = mymalloc((rs->n_rules + 1) * sizeof(*rs->defer_rg));
+	free(read);
 	free(moves);
 }
 
@@ -2162,6 +2175,8 @@ void rule_set_deinit(struct rule_set **rsp)
 	free(rs->defer);
 	free(rs->defer_pass);
 	free(rs->shown);
+	free(rs->defer_reads);
+	free(rs->defer_rg);
 	rule_expr_prog_deinit(&rs->defer_metas);
 	rule_expr_prog_deinit(&rs->metas);
 	for (i = 0; i < RULE_TYPE_COUNT; i++) {
@@ -3323,7 +3338,7 @@ static void score_lane(void *v, int lane)
 static int deferred_needed(struct job *jb)
 {
 	const struct rule_set *rs = jb->rs;
-	struct rule_range *rg;
+	struct rule_range *rg = rs->defer_rg;
 	size_t i, n_pending = 0;
 	int needed = 0;
 
@@ -3335,10 +3350,12 @@ static int deferred_needed(struct job *jb)
 		}
 	if (n_pending == 0)
 		return 0;
-	rg = mymalloc((rs->n_rules + 1) * sizeof(*rg));
-	for (i = 0; i < rs->n_rules; i++) {
-		rg[i].lo = rg[i].hi = jb->val[i];
-		rg[i].nonzero = 0;
+	/* only what those metas read: the rest of RG is never looked at */
+	for (i = 0; i < rs->n_defer_reads; i++) {
+		struct rule_range *r = &rg[rs->defer_reads[i]];
+
+		r->lo = r->hi = jb->val[rs->defer_reads[i]];
+		r->nonzero = 0;
 	}
 	for (i = 0; i < rs->n_defer; i++)
 		if (jb->pending[i]) {
@@ -3349,7 +3366,6 @@ static int deferred_needed(struct job *jb)
 	rule_expr_prog_run_range(rs->defer_metas, rg);
 	for (i = 0; i < rs->n_shown && !needed; i++)
 		needed = rule_range_truth(rg[rs->shown[i]]) == -1;
-	free(rg);
 	return needed;
 }
 
