@@ -12,12 +12,14 @@
  * keeps it.
  *
  * One message file per recipient (each starts with its own Return-Path
- * and Delivered-To, like Dovecot's LDA): written to tmp/ under a unique
- * name (time.M<usec>P<pid>Q<counter>.<host>), synced (fdatasync: data and
- * size), hard-linked into new/ (rename where links are not supported),
- * tmp/ name removed, and new/ synced (fdatasync: its entries).  Only
- * then is the recipient stored.  On any failure the tmp/ file is removed
- * and nothing is left in new/.
+ * and Delivered-To, like Dovecot's LDA): written as an unnamed file in
+ * tmp/ (O_TMPFILE), synced (fdatasync: data and size), linked into new/
+ * under a unique name (time.M<usec>P<pid>Q<counter>.<host>,S=<size>)
+ * through /proc/self/fd, and new/ synced (fdatasync: its entries).  Only
+ * then is the recipient stored.  Where unnamed files cannot be made or
+ * linked, the file is written to tmp/ under its unique name instead,
+ * hard-linked into new/ (renamed where links are not supported) and its
+ * tmp/ name removed.  On any failure nothing is left in tmp/ or new/.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +53,7 @@ struct maildir_store {
 	gid_t gid;
 	char *host;		/* host name, made safe for file names */
 	unsigned int counter;	/* Q<counter> in unique names */
+	int unnamed;		/* write new files unnamed (O_TMPFILE) */
 };
 
 /* what failed, for the recipient's reason */
@@ -155,6 +158,7 @@ struct store *store_maildir_init(const char *args, char **error_r)
 	ms->store.deliver = maildir_deliver;
 	ms->store.deinit = maildir_deinit;
 	ms->tmpl = mystrdup(args);
+	ms->unnamed = 1;
 	/* a trailing '/' would give "//new" later */
 	len = strlen(ms->tmpl);
 	while (len > 1 && ms->tmpl[len - 1] == '/')
@@ -611,28 +615,128 @@ out:
 
 /* ---------------------------------------------------------------- messages */
 
-/* write the message to DIR/tmp, move it into DIR/new; the new path in *path_r */
-static int maildir_write(struct maildir_store *ms, const char *dir,
-			 const struct store_envelope *env,
-			 const struct store_rcpt *rcpt, struct str *path_r,
-			 struct maildir_error *e)
+/* a new unique base name: time.M<usec>P<pid>Q<counter>.<host> */
+static void maildir_unique(struct maildir_store *ms, struct str *base)
 {
-	struct str head = STR_INIT, tmp = STR_INIT, base = STR_INIT;
-	struct str newdir = STR_INIT;
 	struct timeval tv;
-	int fd = -1, tries, ret = -1;
-	size_t size;
 
-	str_printf(&head, "Return-Path: <%s>\nDelivered-To: %s\n",
-		   env->sender, rcpt->address);
-	size = head.len + rcpt->msg->len;
+	gettimeofday(&tv, NULL);
+	str_clear(base);
+	str_printf(base, "%lld.M%ldP%ldQ%u.%s", (long long)tv.tv_sec,
+		   (long)tv.tv_usec, (long)getpid(), ++ms->counter, ms->host);
+}
+
+/* mode, group, contents and data sync of the new file FD (named WHAT) */
+static int maildir_fill(struct maildir_store *ms, int fd, const char *what,
+			const struct str *head, const struct store_rcpt *rcpt,
+			struct maildir_error *e)
+{
+	if (fchmod(fd, (mode_t)var_mail_mode) < 0 ||
+	    (ms->have_group && fchown(fd, (uid_t)-1, ms->gid) < 0)) {
+		maildir_error_set(e, "fchmod", what);
+		return -1;
+	}
+	if (write_all(fd, head->s, head->len) < 0 ||
+	    write_all(fd, rcpt->msg->data, rcpt->msg->len) < 0) {
+		maildir_error_set(e, "write", what);
+		return -1;
+	}
+	/* the data and the size (fdatasync skips only the file's times) */
+	if (var_maildir_fsync && fdatasync(fd) < 0) {
+		maildir_error_set(e, "fsync", what);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The message as an unnamed file in DIR/tmp (O_TMPFILE), synced, then
+ * linked into new/ under a unique name (in *path_r).  Nothing has a
+ * name before the data is on disk, so nothing is left behind, and the
+ * file system writes neither a tmp/ entry nor its removal: one
+ * synchronous directory update fewer per message.  Returns 0 stored,
+ * -1 failed, 1 not possible here (no O_TMPFILE on this file system, no
+ * /proc to link from): ms->unnamed is cleared and the caller writes
+ * the message the classic way.
+ */
+static int maildir_write_unnamed(struct maildir_store *ms, const char *dir,
+				 const struct str *head,
+				 const struct store_rcpt *rcpt, size_t size,
+				 struct str *path_r, struct maildir_error *e)
+{
+	struct str tmpdir = STR_INIT, base = STR_INIT;
+	char proc[64];
+	int fd, tries, err, ret = -1;
+
+	str_printf(&tmpdir, "%s/tmp", dir);
+	fd = open(str_c(&tmpdir), O_WRONLY | O_TMPFILE | O_CLOEXEC,
+		  (mode_t)var_mail_mode);
+	if (fd < 0) {
+		if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
+			msg_info("maildir: %s: no unnamed files (%s), writing "
+				 "into tmp/ by name from now on",
+				 str_c(&tmpdir), strerror(errno));
+			ms->unnamed = 0;
+			ret = 1;
+		} else {
+			maildir_error_set(e, "create in", str_c(&tmpdir));
+		}
+		goto out;
+	}
+	if (maildir_fill(ms, fd, str_c(&tmpdir), head, rcpt, e) < 0)
+		goto out;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	for (tries = 0; ; tries++) {
+		maildir_unique(ms, &base);
+		str_clear(path_r);
+		str_printf(path_r, "%s/new/%s,S=%zu", dir, str_c(&base), size);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, str_c(path_r),
+			   AT_SYMLINK_FOLLOW) == 0) {
+			ret = 0;
+			break;
+		}
+		err = errno;
+		if (err == EEXIST && tries < MAILDIR_NAME_TRIES)
+			continue;
+		if (err == EPERM || err == EACCES || err == ENOTSUP ||
+		    err == ENOSYS || err == EXDEV ||
+		    (err == ENOENT && access(proc, F_OK) < 0)) {
+			/* no hard links here, or no /proc to link from */
+			msg_info("maildir: %s: cannot link an unnamed file "
+				 "(%s), writing into tmp/ by name from now on",
+				 str_c(path_r), strerror(err));
+			ms->unnamed = 0;
+			ret = 1;
+		} else {
+			errno = err;
+			maildir_error_set(e, "link to", str_c(path_r));
+		}
+		break;
+	}
+out:
+	/* an unnamed file not linked vanishes with its last descriptor */
+	if (fd >= 0 && close(fd) < 0 && ret == 0) {
+		maildir_error_set(e, "close", str_c(path_r));
+		if (unlink(str_c(path_r)) < 0)
+			msg_warn_sys("unlink %s", str_c(path_r));
+		ret = -1;
+	}
+	str_deinit(&tmpdir);
+	str_deinit(&base);
+	return ret;
+}
+
+/* the message written to DIR/tmp by name, then linked into new/ */
+static int maildir_write_named(struct maildir_store *ms, const char *dir,
+			       const struct str *head,
+			       const struct store_rcpt *rcpt, size_t size,
+			       struct str *path_r, struct maildir_error *e)
+{
+	struct str tmp = STR_INIT, base = STR_INIT;
+	int fd = -1, tries, ret = -1;
 
 	for (tries = 0; ; tries++) {
-		gettimeofday(&tv, NULL);
-		str_clear(&base);
-		str_printf(&base, "%lld.M%ldP%ldQ%u.%s", (long long)tv.tv_sec,
-			   (long)tv.tv_usec, (long)getpid(), ++ms->counter,
-			   ms->host);
+		maildir_unique(ms, &base);
 		str_clear(&tmp);
 		str_printf(&tmp, "%s/tmp/%s", dir, str_c(&base));
 		fd = open(str_c(&tmp), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
@@ -644,21 +748,8 @@ static int maildir_write(struct maildir_store *ms, const char *dir,
 			goto out;
 		}
 	}
-	if (fchmod(fd, (mode_t)var_mail_mode) < 0 ||
-	    (ms->have_group && fchown(fd, (uid_t)-1, ms->gid) < 0)) {
-		maildir_error_set(e, "fchmod", str_c(&tmp));
+	if (maildir_fill(ms, fd, str_c(&tmp), head, rcpt, e) < 0)
 		goto fail;
-	}
-	if (write_all(fd, head.s, head.len) < 0 ||
-	    write_all(fd, rcpt->msg->data, rcpt->msg->len) < 0) {
-		maildir_error_set(e, "write", str_c(&tmp));
-		goto fail;
-	}
-	/* the data and the size (fdatasync skips only the file's times) */
-	if (var_maildir_fsync && fdatasync(fd) < 0) {
-		maildir_error_set(e, "fsync", str_c(&tmp));
-		goto fail;
-	}
 	if (close(fd) < 0) {
 		fd = -1;
 		maildir_error_set(e, "close", str_c(&tmp));
@@ -667,8 +758,8 @@ static int maildir_write(struct maildir_store *ms, const char *dir,
 	fd = -1;
 
 	/* into new/ under the same unique name, with the size as Dovecot does */
-	str_printf(&newdir, "%s/new", dir);
-	str_printf(path_r, "%s/%s,S=%zu", str_c(&newdir), str_c(&base), size);
+	str_clear(path_r);
+	str_printf(path_r, "%s/new/%s,S=%zu", dir, str_c(&base), size);
 	if (link(str_c(&tmp), str_c(path_r)) < 0) {
 		if (errno != EPERM && errno != ENOTSUP && errno != ENOSYS) {
 			maildir_error_set(e, "link to", str_c(path_r));
@@ -683,12 +774,6 @@ static int maildir_write(struct maildir_store *ms, const char *dir,
 		/* harmless for the message; tmp/ is swept by readers */
 		msg_warn_sys("unlink %s", str_c(&tmp));
 	}
-	if (sync_dir(str_c(&newdir), 1) < 0) {
-		maildir_error_set(e, "fsync", str_c(&newdir));
-		if (unlink(str_c(path_r)) < 0)
-			msg_warn_sys("unlink %s", str_c(path_r));
-		goto out;
-	}
 	ret = 0;
 	goto out;
 fail:
@@ -697,9 +782,41 @@ fail:
 	if (unlink(str_c(&tmp)) < 0 && errno != ENOENT)
 		msg_warn_sys("unlink %s", str_c(&tmp));
 out:
-	str_deinit(&head);
 	str_deinit(&tmp);
 	str_deinit(&base);
+	return ret;
+}
+
+/* write the message into DIR/new, durably; the new path in *path_r */
+static int maildir_write(struct maildir_store *ms, const char *dir,
+			 const struct store_envelope *env,
+			 const struct store_rcpt *rcpt, struct str *path_r,
+			 struct maildir_error *e)
+{
+	struct str head = STR_INIT, newdir = STR_INIT;
+	size_t size;
+	int ret = 1;
+
+	str_printf(&head, "Return-Path: <%s>\nDelivered-To: %s\n",
+		   env->sender, rcpt->address);
+	size = head.len + rcpt->msg->len;
+	if (ms->unnamed)
+		ret = maildir_write_unnamed(ms, dir, &head, rcpt, size,
+					    path_r, e);
+	if (ret > 0)
+		ret = maildir_write_named(ms, dir, &head, rcpt, size,
+					  path_r, e);
+	if (ret < 0)
+		goto out;
+	str_printf(&newdir, "%s/new", dir);
+	if (sync_dir(str_c(&newdir), 1) < 0) {
+		maildir_error_set(e, "fsync", str_c(&newdir));
+		if (unlink(str_c(path_r)) < 0)
+			msg_warn_sys("unlink %s", str_c(path_r));
+		ret = -1;
+	}
+out:
+	str_deinit(&head);
 	str_deinit(&newdir);
 	return ret;
 }
