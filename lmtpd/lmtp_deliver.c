@@ -127,8 +127,31 @@ static struct qstore *deliver_db(struct lmtp_deliver *d, enum errkind *kind_r,
 	return d->qs;
 }
 
+void lmtp_deliver_after_reply(struct lmtp_deliver *d)
+{
+	struct qstore_pair before;
+	enum errkind kind;
+	char *error = NULL;
+
+	if (!d->pair_pending)
+		return;
+	d->pair_pending = 0;
+	if (d->qs != NULL &&
+	    qstore_pair_seen(d->qs, str_c(&d->pair_sender),
+			     str_c(&d->pair_relay), d->pair_when, &before,
+			     &error, &kind) < 0) {
+		msg_warn("sid=%s sender/relay history: %s",
+			 str_c(&d->pair_sid), error);
+		free(error);
+	}
+}
+
 void lmtp_deliver_session_end(struct lmtp_deliver *d)
 {
+	lmtp_deliver_after_reply(d);
+	str_deinit(&d->pair_sid);
+	str_deinit(&d->pair_sender);
+	str_deinit(&d->pair_relay);
 	qstore_close(&d->qs);
 }
 
@@ -578,13 +601,16 @@ static void deliver(void *ctx, struct lmtp_transaction *t)
 		log_recipient(&dv, r, p, location);
 	}
 	if (dv.qs != NULL && dv.relay_addr.len > 0) {
-		struct qstore_pair before;
-
-		if (qstore_pair_seen(dv.qs, t->sender, dv.relay_addr.s,
-				     t->start.tv_sec, &before, &error, &kind) < 0) {
-			msg_warn("sid=%s sender/relay history: %s", t->id, error);
-			MYFREE(&error);
-		}
+		/* recorded once the replies are out */
+		lmtp_deliver_after_reply(d);
+		str_clear(&d->pair_sid);
+		str_appends(&d->pair_sid, t->id);
+		str_clear(&d->pair_sender);
+		str_appends(&d->pair_sender, t->sender);
+		str_clear(&d->pair_relay);
+		str_appends(&d->pair_relay, dv.relay_addr.s);
+		d->pair_when = t->start.tv_sec;
+		d->pair_pending = 1;
 	}
 
 	for (i = 0; i < n_store; i++)

@@ -13,6 +13,8 @@
 #ifndef SPAMTRAP_LMTP_DELIVER_H
 #define SPAMTRAP_LMTP_DELIVER_H
 
+#include <time.h>
+
 #include "lmtp_session.h"
 #include "qstore.h"
 #include "rules.h"
@@ -27,12 +29,24 @@ struct lmtp_deliver {
 	int reject_bounce;		/* lmtp_reject_mode = bounce */
 	/* per session process, opened on first use after fork() */
 	struct qstore *qs;
+	/* the sender/relay sighting of the last delivery, recorded after
+	   its replies are written (lmtp_deliver_after_reply) */
+	int pair_pending;
+	struct str pair_sid, pair_sender, pair_relay;
+	time_t pair_when;
 };
 
 /* the callbacks lmtp_session uses; ctx is a struct lmtp_deliver */
 extern const struct lmtp_session_callbacks lmtp_deliver_callbacks;
 
-/* close what a session process opened (before it exits) */
+/*
+ * Once the replies of a delivery are written, before the session waits
+ * for input: bookkeeping the client need not wait for (the sender/relay
+ * history, a transaction that does not wait for the disk either way).
+ */
+void lmtp_deliver_after_reply(struct lmtp_deliver *d);
+
+/* finish pending bookkeeping, close what a session process opened */
 void lmtp_deliver_session_end(struct lmtp_deliver *d);
 
 /*

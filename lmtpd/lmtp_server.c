@@ -295,6 +295,7 @@ static void session_run(int fd, const char *sid, const char *peer_addr,
 		}
 		if (lmtp_session_closing(s))
 			break;
+		lmtp_deliver_after_reply(deliver);
 		ts.tv_sec = lmtp_session_in_data(s) ? var_lmtp_data_timeout
 			: var_lmtp_command_timeout;
 		ts.tv_nsec = 0;

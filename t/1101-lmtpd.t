@@ -5,6 +5,7 @@
 import os
 import smtplib
 import socket
+import subprocess
 import sys
 import time
 
@@ -161,6 +162,37 @@ for key in ("sid=", "from=<", "to=<", "relay=", "size=", "score=", "action=", "f
             "incident=", "delay=", "status=250", "stat="):
     t.ok(lines and key in lines[-1], "log line has " + key)
 t.ok("first message" not in log and "leading dot" not in log, "bodies never logged")
+
+# --- the sender/relay history is recorded after the replies: by the time
+# the next transaction of the session is read, and at the session's end
+DRIVER = spamtrap.helper("qstore-driver")
+DB = os.path.join(d.settings["var_dir"], "db")
+
+
+def pair_count(sender):
+    out = subprocess.run([DRIVER, "pair", DB, sender, "127.0.0.1"],
+                         stdout=subprocess.PIPE, timeout=30).stdout.decode()
+    return out.strip()
+
+
+c = LmtpClient(d.port)
+c.lhlo()
+for i in range(2):
+    r = c.send_mail("history@example.net", ["alice@example.org"],
+                    b"Subject: history %d\r\n\r\nx\r\n" % i)
+    t.is_([x[0] for x in r[3]], [250], "history: message %d delivered" % (i + 1))
+t.is_(c.cmd("NOOP")[0], 250, "history: the session goes on")
+t.is_(pair_count("history@example.net"), "count=2",
+      "history: both sightings recorded once the session has read on")
+r = c.send_mail("history@example.net", ["alice@example.org"],
+                b"Subject: history 3\r\n\r\nx\r\n")
+c.close()
+for _ in range(100):
+    if pair_count("history@example.net") == "count=3":
+        break
+    time.sleep(0.05)
+t.is_(pair_count("history@example.net"), "count=3",
+      "history: the last one recorded when the session ends")
 
 # --- a crashed session does not take others down
 a = LmtpClient(d.port)

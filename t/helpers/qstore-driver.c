@@ -15,6 +15,8 @@
  *		killed: a dead process in the registry forces recovery)
  *	qstore-driver orphan DIR	store a message copy that belongs to
  *		no incident (damage for "spamtrap db check" to find)
+ *	qstore-driver pair DIR SENDER RELAY	print the sender/relay history:
+ *		"count=N" (0 when never seen)
  *	qstore-driver bench DIR N USERS	insert N incidents over USERS users
  *		(commits without fsync, to load fast), then time paged
  *		queries
@@ -324,6 +326,20 @@ static int do_bench(const char *dir, long n, long users)
 	return 0;
 }
 
+static int do_pair(const char *dir, const char *sender, const char *relay)
+{
+	struct qstore *qs = open_or_die(dir);
+	struct qstore_pair p;
+	char *error = NULL;
+	int r = qstore_pair_get(qs, sender, relay, &p, &error, NULL);
+
+	if (r < 0)
+		die("pair_get", error);
+	printf("count=%llu\n", r > 0 ? (unsigned long long)p.count : 0ULL);
+	qstore_close(&qs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	msg_init("qstore-driver");
@@ -344,9 +360,11 @@ int main(int argc, char **argv)
 		return do_orphan(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "hold") == 0)
 		return do_hold(argv[2]);
+	if (argc == 5 && strcmp(argv[1], "pair") == 0)
+		return do_pair(argv[2], argv[3], argv[4]);
 	if (argc == 5 && strcmp(argv[1], "bench") == 0)
 		return do_bench(argv[2], atol(argv[3]), atol(argv[4]));
 	fprintf(stderr, "usage: qstore-driver write DIR USER N | check DIR | "
-		"exists DIR | bench DIR N USERS\n");
+		"exists DIR | pair DIR SENDER RELAY | bench DIR N USERS\n");
 	return 2;
 }
