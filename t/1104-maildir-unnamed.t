@@ -3,7 +3,7 @@
 # and linked into new/ only once its data is on disk: tmp/ never sees a
 # name (inotify on tmp/ reports no IN_CREATE), as root and as the
 # unprivileged "user".  Where the unnamed file cannot be linked (no
-# /proc to link it from) the store says so once and writes by name into
+# /proc/self/fd to link it from) the store says so once and writes by name into
 # tmp/ as before: every recipient is still stored once, whole, and
 # nothing is left in tmp/.
 import ctypes
@@ -121,12 +121,14 @@ else:
     # a user namespace maps only our own uid: nothing to switch to
     t.diag("not real root: the unprivileged-user case runs under make check as root")
 
-# --- no /proc: the unnamed file cannot be linked; by name instead
+# --- no /proc/self/fd: the unnamed file cannot be linked; by name instead
 msgfile = os.path.join(work, "msg")
 with open(msgfile, "wb") as f:
     f.write(BODY.replace(b"\r\n", b"\n"))
 mroot = os.path.join(work, "noproc")
-script = "mount -t tmpfs none /proc && exec \"$@\""
+# an empty /proc/self/fd (the helper keeps the shell's pid); the rest of
+# /proc stays, which AddressSanitizer needs
+script = "mount -t tmpfs none /proc/$$/fd && exec \"$@\""
 r = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh",
                     spamtrap.helper("store-deliver"),
                     "-o", "store=maildir:%s/%%u" % mroot, "-s", msgfile,
