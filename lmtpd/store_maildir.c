@@ -615,8 +615,12 @@ out:
 
 /* ---------------------------------------------------------------- messages */
 
-/* a new unique base name: time.M<usec>P<pid>Q<counter>.<host> */
-static void maildir_unique(struct maildir_store *ms, struct str *base)
+/*
+ * A new unique base name, time.M<usec>P<pid>Q<counter>.<host>, and the
+ * message's path in DIR/new under it, with its SIZE as Dovecot names it
+ */
+static void maildir_unique(struct maildir_store *ms, const char *dir,
+			   size_t size, struct str *base, struct str *path_r)
 {
 	struct timeval tv;
 
@@ -624,6 +628,19 @@ static void maildir_unique(struct maildir_store *ms, struct str *base)
 	str_clear(base);
 	str_printf(base, "%lld.M%ldP%ldQ%u.%s", (long long)tv.tv_sec,
 		   (long)tv.tv_usec, (long)getpid(), ++ms->counter, ms->host);
+	str_clear(path_r);
+	str_printf(path_r, "%s/new/%s,S=%zu", dir, str_c(base), size);
+}
+
+/* unnamed files cannot be used here (WHAT failed on PATH): say so once,
+   write by name from now on; 1 for maildir_write_unnamed to return */
+static int maildir_unnamed_off(struct maildir_store *ms, const char *what,
+			       const char *path, int err)
+{
+	msg_info("maildir: %s: %s (%s), writing into tmp/ by name from now "
+		 "on", path, what, strerror(err));
+	ms->unnamed = 0;
+	return 1;
 }
 
 /* mode, group, contents and data sync of the new file FD (named WHAT) */
@@ -672,24 +689,18 @@ static int maildir_write_unnamed(struct maildir_store *ms, const char *dir,
 	fd = open(str_c(&tmpdir), O_WRONLY | O_TMPFILE | O_CLOEXEC,
 		  (mode_t)var_mail_mode);
 	if (fd < 0) {
-		if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
-			msg_info("maildir: %s: no unnamed files (%s), writing "
-				 "into tmp/ by name from now on",
-				 str_c(&tmpdir), strerror(errno));
-			ms->unnamed = 0;
-			ret = 1;
-		} else {
+		if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+			ret = maildir_unnamed_off(ms, "no unnamed files",
+						  str_c(&tmpdir), errno);
+		else
 			maildir_error_set(e, "create in", str_c(&tmpdir));
-		}
 		goto out;
 	}
 	if (maildir_fill(ms, fd, str_c(&tmpdir), head, rcpt, e) < 0)
 		goto out;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	for (tries = 0; ; tries++) {
-		maildir_unique(ms, &base);
-		str_clear(path_r);
-		str_printf(path_r, "%s/new/%s,S=%zu", dir, str_c(&base), size);
+		maildir_unique(ms, dir, size, &base, path_r);
 		if (linkat(AT_FDCWD, proc, AT_FDCWD, str_c(path_r),
 			   AT_SYMLINK_FOLLOW) == 0) {
 			ret = 0;
@@ -702,11 +713,8 @@ static int maildir_write_unnamed(struct maildir_store *ms, const char *dir,
 		    err == ENOSYS || err == EXDEV ||
 		    (err == ENOENT && access(proc, F_OK) < 0)) {
 			/* no hard links here, or no /proc to link from */
-			msg_info("maildir: %s: cannot link an unnamed file "
-				 "(%s), writing into tmp/ by name from now on",
-				 str_c(path_r), strerror(err));
-			ms->unnamed = 0;
-			ret = 1;
+			ret = maildir_unnamed_off(ms, "cannot link an unnamed "
+						  "file", str_c(path_r), err);
 		} else {
 			errno = err;
 			maildir_error_set(e, "link to", str_c(path_r));
@@ -736,7 +744,7 @@ static int maildir_write_named(struct maildir_store *ms, const char *dir,
 	int fd = -1, tries, ret = -1;
 
 	for (tries = 0; ; tries++) {
-		maildir_unique(ms, &base);
+		maildir_unique(ms, dir, size, &base, path_r);
 		str_clear(&tmp);
 		str_printf(&tmp, "%s/tmp/%s", dir, str_c(&base));
 		fd = open(str_c(&tmp), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
@@ -757,9 +765,7 @@ static int maildir_write_named(struct maildir_store *ms, const char *dir,
 	}
 	fd = -1;
 
-	/* into new/ under the same unique name, with the size as Dovecot does */
-	str_clear(path_r);
-	str_printf(path_r, "%s/new/%s,S=%zu", dir, str_c(&base), size);
+	/* into new/ under the same unique name */
 	if (link(str_c(&tmp), str_c(path_r)) < 0) {
 		if (errno != EPERM && errno != ENOTSUP && errno != ENOSYS) {
 			maildir_error_set(e, "link to", str_c(path_r));
