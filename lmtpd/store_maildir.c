@@ -13,13 +13,26 @@
  *
  * One message file per recipient (each starts with its own Return-Path
  * and Delivered-To, like Dovecot's LDA): written as an unnamed file in
- * tmp/ (O_TMPFILE), synced (fdatasync: data and size), linked into new/
- * under a unique name (time.M<usec>P<pid>Q<counter>.<host>,S=<size>)
- * through /proc/self/fd, and new/ synced (fdatasync: its entries).  Only
- * then is the recipient stored.  Where unnamed files cannot be made or
- * linked, the file is written to tmp/ under its unique name instead,
- * hard-linked into new/ (renamed where links are not supported) and its
- * tmp/ name removed.  On any failure nothing is left in tmp/ or new/.
+ * tmp/ (O_TMPFILE), then named there under a unique name
+ * (time.M<usec>P<pid>Q<counter>.<host>) through /proc/self/fd, synced
+ * (fdatasync: its data, size and link count), hard-linked into new/
+ * under that name and its size (",S=<size>"), its tmp/ name removed, and
+ * new/ synced (fdatasync: its entries).  Only then is the recipient
+ * stored.  Where unnamed files cannot be made or linked, the file is
+ * created in tmp/ by name instead; where hard links are not supported,
+ * it is renamed into new/.  On a failure nothing is left in new/ and the
+ * tmp/ name is removed; a delivery killed between naming the file and
+ * linking it may leave it in tmp/, which readers sweep (Dovecot after
+ * 36 hours).
+ *
+ * The file is named in tmp/ before it is synced, not linked straight
+ * from its unnamed state into new/ once synced (as spamtrap did for a
+ * while): an unnamed file's inode goes to disk with a link count of 0,
+ * and syncing new/ after the link writes the directory, not the inode.
+ * On a file system that does not journal its metadata (ext2, ext4
+ * without a journal) a power cut could then leave new/ naming an inode
+ * whose link count says deleted, and e2fsck would remove the entry of
+ * an acknowledged message.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -633,17 +646,17 @@ static void maildir_unique(struct maildir_store *ms, const char *dir,
 }
 
 /* unnamed files cannot be used here (WHAT failed on PATH): say so once,
-   write by name from now on; 1 for maildir_write_unnamed to return */
+   create them by name from now on; 1 for maildir_write_unnamed to return */
 static int maildir_unnamed_off(struct maildir_store *ms, const char *what,
 			       const char *path, int err)
 {
-	msg_info("maildir: %s: %s (%s), writing into tmp/ by name from now "
-		 "on", path, what, strerror(err));
+	msg_info("maildir: %s: %s (%s), creating files in tmp/ by name from "
+		 "now on", path, what, strerror(err));
 	ms->unnamed = 0;
 	return 1;
 }
 
-/* mode, group, contents and data sync of the new file FD (named WHAT) */
+/* mode, group and contents of the new file FD (named WHAT) */
 static int maildir_fill(struct maildir_store *ms, int fd, const char *what,
 			const struct str *head, const struct store_rcpt *rcpt,
 			struct maildir_error *e)
@@ -658,32 +671,73 @@ static int maildir_fill(struct maildir_store *ms, int fd, const char *what,
 		maildir_error_set(e, "write", what);
 		return -1;
 	}
-	/* the data and the size (fdatasync skips only the file's times) */
+	return 0;
+}
+
+/*
+ * Sync the data, size and link count of FD, named TMP (fdatasync skips
+ * only the file's times), and close it; *fd_r is -1 afterwards.
+ */
+static int maildir_sync_close(int *fd_r, const char *tmp,
+			      struct maildir_error *e)
+{
+	int fd = *fd_r;
+
+	*fd_r = -1;
 	if (var_maildir_fsync && fdatasync(fd) < 0) {
-		maildir_error_set(e, "fsync", what);
+		maildir_error_set(e, "fsync", tmp);
+		close(fd);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		maildir_error_set(e, "close", tmp);
 		return -1;
 	}
 	return 0;
 }
 
+/* give the synced file TMP its name NEW in new/, and drop the tmp/ one */
+static int maildir_link_new(const char *tmp, const char *new,
+			    struct maildir_error *e)
+{
+	if (link(tmp, new) < 0) {
+		if (errno != EPERM && errno != ENOTSUP && errno != ENOSYS) {
+			maildir_error_set(e, "link to", new);
+			return -1;
+		}
+		/* no hard links here (some FUSE or network filesystems) */
+		if (rename(tmp, new) < 0) {
+			maildir_error_set(e, "rename to", new);
+			return -1;
+		}
+	} else if (unlink(tmp) < 0) {
+		/* harmless for the message; tmp/ is swept by readers */
+		msg_warn_sys("unlink %s", tmp);
+	}
+	return 0;
+}
+
 /*
- * The message as an unnamed file in DIR/tmp (O_TMPFILE), synced, then
- * linked into new/ under a unique name (in *path_r).  Nothing has a
- * name before the data is on disk, so nothing is left behind, and the
- * file system writes neither a tmp/ entry nor its removal: one
- * synchronous directory update fewer per message.  Returns 0 stored,
- * -1 failed, 1 not possible here (no O_TMPFILE on this file system, no
- * /proc to link from): ms->unnamed is cleared and the caller writes
- * the message the classic way.
+ * The message written as an unnamed file in DIR/tmp (O_TMPFILE), then
+ * named there (linked through /proc/self/fd), synced, and linked into
+ * new/ (in *path_r).  Nothing has a name while it is written, and, not
+ * being created by name, the file does not make the file system sync
+ * tmp/ along with it.  It is named before it is synced so that its
+ * link count goes to disk with its data: a link count of 0 on disk, on a
+ * file system that does not journal its metadata (ext4 without a
+ * journal), would let fsck remove the message from new/ after a power
+ * cut.  Returns 0 stored, -1 failed, 1 not possible here (no O_TMPFILE
+ * on this file system, no /proc to link from): ms->unnamed is cleared
+ * and the caller creates the file by name.
  */
 static int maildir_write_unnamed(struct maildir_store *ms, const char *dir,
 				 const struct str *head,
 				 const struct store_rcpt *rcpt, size_t size,
 				 struct str *path_r, struct maildir_error *e)
 {
-	struct str tmpdir = STR_INIT, base = STR_INIT;
+	struct str tmpdir = STR_INIT, base = STR_INIT, tmp = STR_INIT;
 	char proc[64];
-	int fd, tries, err, ret = -1;
+	int fd, tries, err, named = 0, ret = -1;
 
 	str_printf(&tmpdir, "%s/tmp", dir);
 	fd = open(str_c(&tmpdir), O_WRONLY | O_TMPFILE | O_CLOEXEC,
@@ -701,11 +755,11 @@ static int maildir_write_unnamed(struct maildir_store *ms, const char *dir,
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	for (tries = 0; ; tries++) {
 		maildir_unique(ms, dir, size, &base, path_r);
-		if (linkat(AT_FDCWD, proc, AT_FDCWD, str_c(path_r),
-			   AT_SYMLINK_FOLLOW) == 0) {
-			ret = 0;
+		str_clear(&tmp);
+		str_printf(&tmp, "%s/tmp/%s", dir, str_c(&base));
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, str_c(&tmp),
+			   AT_SYMLINK_FOLLOW) == 0)
 			break;
-		}
 		err = errno;
 		if (err == EEXIST && tries < MAILDIR_NAME_TRIES)
 			continue;
@@ -714,27 +768,31 @@ static int maildir_write_unnamed(struct maildir_store *ms, const char *dir,
 		    (err == ENOENT && access(proc, F_OK) < 0)) {
 			/* no hard links here, or no /proc to link from */
 			ret = maildir_unnamed_off(ms, "cannot link an unnamed "
-						  "file", str_c(path_r), err);
+						  "file", str_c(&tmp), err);
 		} else {
 			errno = err;
-			maildir_error_set(e, "link to", str_c(path_r));
+			maildir_error_set(e, "link to", str_c(&tmp));
 		}
-		break;
+		goto out;
 	}
+	named = 1;
+	if (maildir_sync_close(&fd, str_c(&tmp), e) < 0 ||
+	    maildir_link_new(str_c(&tmp), str_c(path_r), e) < 0)
+		goto out;
+	ret = 0;
 out:
-	/* an unnamed file not linked vanishes with its last descriptor */
-	if (fd >= 0 && close(fd) < 0 && ret == 0) {
-		maildir_error_set(e, "close", str_c(path_r));
-		if (unlink(str_c(path_r)) < 0)
-			msg_warn_sys("unlink %s", str_c(path_r));
-		ret = -1;
-	}
+	/* an unnamed file not named vanishes with its last descriptor */
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0 && named && unlink(str_c(&tmp)) < 0 && errno != ENOENT)
+		msg_warn_sys("unlink %s", str_c(&tmp));
 	str_deinit(&tmpdir);
 	str_deinit(&base);
+	str_deinit(&tmp);
 	return ret;
 }
 
-/* the message written to DIR/tmp by name, then linked into new/ */
+/* the message created in DIR/tmp by name, synced, linked into new/ */
 static int maildir_write_named(struct maildir_store *ms, const char *dir,
 			       const struct str *head,
 			       const struct store_rcpt *rcpt, size_t size,
@@ -756,30 +814,10 @@ static int maildir_write_named(struct maildir_store *ms, const char *dir,
 			goto out;
 		}
 	}
-	if (maildir_fill(ms, fd, str_c(&tmp), head, rcpt, e) < 0)
+	if (maildir_fill(ms, fd, str_c(&tmp), head, rcpt, e) < 0 ||
+	    maildir_sync_close(&fd, str_c(&tmp), e) < 0 ||
+	    maildir_link_new(str_c(&tmp), str_c(path_r), e) < 0)
 		goto fail;
-	if (close(fd) < 0) {
-		fd = -1;
-		maildir_error_set(e, "close", str_c(&tmp));
-		goto fail;
-	}
-	fd = -1;
-
-	/* into new/ under the same unique name */
-	if (link(str_c(&tmp), str_c(path_r)) < 0) {
-		if (errno != EPERM && errno != ENOTSUP && errno != ENOSYS) {
-			maildir_error_set(e, "link to", str_c(path_r));
-			goto fail;
-		}
-		/* no hard links here (some FUSE or network filesystems) */
-		if (rename(str_c(&tmp), str_c(path_r)) < 0) {
-			maildir_error_set(e, "rename to", str_c(path_r));
-			goto fail;
-		}
-	} else if (unlink(str_c(&tmp)) < 0) {
-		/* harmless for the message; tmp/ is swept by readers */
-		msg_warn_sys("unlink %s", str_c(&tmp));
-	}
 	ret = 0;
 	goto out;
 fail:

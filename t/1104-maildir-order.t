@@ -1,11 +1,16 @@
 #!/usr/bin/python3
-# A Maildir message is written as an unnamed file (O_TMPFILE) in tmp/
-# and linked into new/ only once its data is on disk: tmp/ never sees a
-# name (inotify on tmp/ reports no IN_CREATE), as root and as the
-# unprivileged "user".  Where the unnamed file cannot be linked (no
-# /proc/self/fd to link it from) the store says so once and writes by name into
-# tmp/ as before: every recipient is still stored once, whole, and
-# nothing is left in tmp/.
+# A Maildir message is written as an unnamed file in tmp/, named there
+# (its unique name), synced, linked into new/ under that name and its
+# size, and its tmp/ name removed, in that order: inotify on both
+# directories sees tmp/ create, new/ create, tmp/ delete, and nothing in
+# tmp/ before the whole message is written.  So its inode has a link
+# count when it is first synced (an unnamed file synced and then linked
+# straight into new/ had none on disk).  The message in new/ is whole,
+# has one link, its size in its name, tmp/ is empty again: as root and as
+# the unprivileged "user" (whose file it is, mode 0600).  Where the
+# unnamed file cannot be named (no /proc/self/fd to link it from) the
+# store says so once and creates the file in tmp/ by name: every
+# recipient is still stored once, whole, and nothing is left in tmp/.
 import ctypes
 import os
 import pwd
@@ -14,7 +19,7 @@ import subprocess
 import sys
 
 if os.geteuid() != 0 and not os.environ.get("ST_IN_USERNS"):
-    # hiding /proc needs a mount namespace: become root in a user one
+    # hiding /proc/self/fd needs a mount namespace: become root in a user one
     os.environ["ST_IN_USERNS"] = "1"
     os.execvp("unshare", ["unshare", "-rm", sys.executable] + sys.argv)
 
@@ -22,24 +27,35 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 import spamtrap
 from lmtpd import Lmtpd, LmtpClient
 
-IN_CREATE = 0x100
+IN_MODIFY = 0x2
+IN_MOVED_FROM = 0x40
 IN_MOVED_TO = 0x80
+IN_CREATE = 0x100
+IN_DELETE = 0x200
 IN_NONBLOCK = 0o4000
+KINDS = {IN_MODIFY: "modify", IN_CREATE: "create", IN_DELETE: "delete",
+         IN_MOVED_TO: "moved in", IN_MOVED_FROM: "moved out"}
 
 libc = ctypes.CDLL(None, use_errno=True)
 
 
 class Inotify:
-    """Names created in (or moved into) one directory, read without blocking."""
+    """Names created, removed or moved in some directories, in order."""
 
-    def __init__(self, path):
+    def __init__(self, paths):
         self.fd = libc.inotify_init1(IN_NONBLOCK)
         if self.fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1")
-        if libc.inotify_add_watch(self.fd, path.encode(), IN_CREATE | IN_MOVED_TO) < 0:
-            raise OSError(ctypes.get_errno(), "inotify_add_watch " + path)
+        self.wd = {}
+        for label, path in paths.items():
+            wd = libc.inotify_add_watch(self.fd, path.encode(),
+                                        IN_MODIFY | IN_CREATE | IN_DELETE |
+                                        IN_MOVED_TO | IN_MOVED_FROM)
+            if wd < 0:
+                raise OSError(ctypes.get_errno(), "inotify_add_watch " + path)
+            self.wd[wd] = label
 
-    def names(self):
+    def events(self):
         out = []
         while True:
             try:
@@ -48,9 +64,10 @@ class Inotify:
                 return out
             off = 0
             while off + 16 <= len(buf):
-                _, mask, _, nlen = struct.unpack_from("iIII", buf, off)
+                wd, mask, _, nlen = struct.unpack_from("iIII", buf, off)
                 name = buf[off + 16:off + 16 + nlen].rstrip(b"\0").decode()
-                out.append((mask, name))
+                kind = [v for k, v in KINDS.items() if mask & k]
+                out.append((self.wd.get(wd, "?"), kind[0] if kind else hex(mask), name))
                 off += 16 + nlen
 
     def close(self):
@@ -59,38 +76,7 @@ class Inotify:
 
 t = spamtrap.Tap()
 work = spamtrap.short_tempdir("st1104-")
-BODY = b"Subject: unnamed\r\n\r\n" + b"line of the body\r\n" * 300
-
-
-def deliver_watched(d, rcpt, label):
-    """Deliver one message to RCPT (whose Maildir exists) watching its tmp/."""
-    md = d.maildir(rcpt)
-    w = Inotify(os.path.join(md, "tmp"))
-    c = LmtpClient(d.port)
-    c.lhlo()
-    r = c.send_mail("s@example.net", [rcpt], BODY)
-    c.close()
-    events = w.names()
-    w.close()
-    t.is_([x[0] for x in r[3]], [250], "%s: delivered" % label)
-    t.is_(events, [], "%s: no name ever appeared in tmp/" % label)
-    new = os.listdir(os.path.join(md, "new"))
-    t.is_(len(new), 2, "%s: the second message is in new/" % label)
-    # the second message is the one with the long body (names do not sort
-    # by time: the microseconds are not zero-padded)
-    name, data = None, b""
-    for n in new:
-        with open(os.path.join(md, "new", n), "rb") as f:
-            content = f.read()
-        if b"Subject: unnamed" in content:
-            name, data = n, content
-    t.ok(data.startswith(b"Return-Path: <s@example.net>\n")
-         and data.endswith(b"line of the body\n" * 300),
-         "%s: whole, LF line ends" % label)
-    t.ok(name is not None and name.endswith(",S=%d" % len(data)),
-         "%s: its size in the name (%s)" % (label, name))
-    t.is_(os.listdir(os.path.join(md, "tmp")), [], "%s: tmp/ is empty" % label)
-    return name
+BODY = b"Subject: order\r\n\r\n" + b"line of the body\r\n" * 300
 
 
 def first(d, rcpt):
@@ -101,7 +87,42 @@ def first(d, rcpt):
     return [x[0] for x in r[3]] == [250]
 
 
-# --- as root (or the namespace's root)
+def deliver_watched(d, rcpt, label):
+    """Deliver one message to RCPT (whose Maildir exists) watching tmp/ and new/."""
+    md = d.maildir(rcpt)
+    before = set(os.listdir(os.path.join(md, "new")))
+    w = Inotify({"tmp": os.path.join(md, "tmp"), "new": os.path.join(md, "new")})
+    c = LmtpClient(d.port)
+    c.lhlo()
+    r = c.send_mail("s@example.net", [rcpt], BODY)
+    c.close()
+    events = w.events()
+    w.close()
+    t.is_([x[0] for x in r[3]], [250], "%s: delivered" % label)
+    new = sorted(set(os.listdir(os.path.join(md, "new"))) - before)
+    t.is_(len(new), 1, "%s: one more message in new/" % label)
+    name = new[0] if new else "?"
+    base = name.split(",S=")[0]
+    t.is_([e for e in events if e[1] != "modify"],
+          [("tmp", "create", base), ("new", "create", name), ("tmp", "delete", base)],
+          "%s: named in tmp/, linked into new/, tmp/ name removed" % label)
+    writes = [e for e in events if e[1] == "modify"]
+    t.ok(writes and not [e for e in writes if e[2] in (base, name)],
+         "%s: written before it had a name (%s)" % (label, writes[:2]))
+    path = os.path.join(md, "new", name)
+    with open(path, "rb") as f:
+        data = f.read()
+    t.ok(data.startswith(b"Return-Path: <s@example.net>\n")
+         and data.endswith(b"line of the body\n" * 300),
+         "%s: whole, LF line ends" % label)
+    t.ok(name.endswith(",S=%d" % len(data)), "%s: its size in the name (%s)" % (label, name))
+    st = os.stat(path)
+    t.is_(st.st_nlink, 1, "%s: one link" % label)
+    t.is_(os.listdir(os.path.join(md, "tmp")), [], "%s: tmp/ is empty" % label)
+    return st
+
+
+# --- as root
 d = Lmtpd(os.path.join(work, "root"))
 d.start()
 t.ok(first(d, "u@example.org"), "root: the first message makes the Maildir")
@@ -109,7 +130,7 @@ deliver_watched(d, "u@example.org", "root")
 d.stop()
 t.ok("by name from now on" not in d.log(), "root: no fallback logged")
 
-# --- as the unprivileged user (its /proc/self/fd is still its own)
+# --- as the unprivileged user
 if os.geteuid() == 0 and not os.environ.get("ST_IN_USERNS"):
     base = os.path.join(work, "nobody")
     os.makedirs(os.path.join(base, "var"))
@@ -118,8 +139,7 @@ if os.geteuid() == 0 and not os.environ.get("ST_IN_USERNS"):
     d = Lmtpd(base, {"user": "nobody"})
     d.start()
     t.ok(first(d, "n@example.org"), "nobody: the first message makes the Maildir")
-    name = deliver_watched(d, "n@example.org", "nobody")
-    st = os.stat(os.path.join(d.maildir("n@example.org"), "new", name))
+    st = deliver_watched(d, "n@example.org", "nobody")
     t.is_((st.st_uid, st.st_mode & 0o777), (nb.pw_uid, 0o600),
           "nobody: owned by nobody, mode 0600")
     d.stop()
@@ -128,7 +148,7 @@ else:
     # a user namespace maps only our own uid: nothing to switch to
     t.diag("not real root: the unprivileged-user case runs under make check as root")
 
-# --- no /proc/self/fd: the unnamed file cannot be linked; by name instead
+# --- no /proc/self/fd: the unnamed file cannot be named; created by name
 msgfile = os.path.join(work, "msg")
 with open(msgfile, "wb") as f:
     f.write(BODY.replace(b"\r\n", b"\n"))
@@ -155,6 +175,8 @@ for box in ("a@example.org", "b@example.org", "a@example.org/.Spam"):
         data = f.read()
     t.ok(data.endswith(b"line of the body\n" * 300) and data.count(b"Return-Path:") == 1,
          "no /proc: %s's copy is whole, written once" % box)
+    t.is_(os.stat(os.path.join(md, "new", new[0])).st_nlink, 1,
+          "no /proc: %s's copy has one link" % box)
     t.is_(os.listdir(os.path.join(md, "tmp")), [], "no /proc: %s/tmp is empty" % box)
 
 sys.exit(t.done())
